@@ -1,0 +1,484 @@
+//! The gate: who holds a slot, who waits, and what happens at each deadline.
+//!
+//! # Fairness
+//! Slots are handed out strictly in arrival order. A submission is granted at once only when a
+//! slot is free **and** nobody is waiting; otherwise it joins the back of the queue, so a
+//! newcomer never overtakes a waiter (no barging). Whenever a slot frees up, it goes to the
+//! oldest waiter before the call returns, so there is never a free slot while someone waits.
+//!
+//! # Deadlines
+//! Every call first advances the gate to `now`: each waiter whose queue deadline has passed is
+//! rejected before any slot is handed out, so a waiter is never granted after its deadline, even
+//! when the driver's timer fires late. A deadline is set once and never re-armed.
+//!
+//! # Zombies
+//! An operation that outlives its timeout has its caller rejected at the deadline, but its query
+//! is still running on a database connection. Its slot therefore stays counted until the driver
+//! reports that the operation really settled; until then it is a *zombie*. Freeing the slot at
+//! the timeout (what the old wrapper did) lets the database see more connections than the limit;
+//! it is available as [`Config::release_on_timeout`], off by default.
+
+use crate::config::{max_connections_option, Config, ConfigError, RawConfig};
+use crate::event::{Cancelled, Event, Rejected, Released, Submitted, TicketError};
+use crate::histogram::Histogram;
+use crate::stats::{Metrics, Percentiles, PoolStats};
+use crate::time::{Duration, Instant};
+use crate::timers::{TimerRecord, Timers};
+use crate::waiters::{State, Ticket, Waiters};
+use std::collections::VecDeque;
+
+/// How long a granted operation may run.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum OperationTimeout {
+    /// The pool's [`Config::operation_timeout`].
+    #[default]
+    PoolDefault,
+    /// No limit for this operation.
+    Never,
+    /// This long after the grant.
+    After(Duration),
+}
+
+/// Per-submission options.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Request {
+    /// The operation's timeout.
+    pub operation_timeout: OperationTimeout,
+    /// An overall deadline (for example the end of a retry budget): the wait ends by then, and
+    /// so does the caller's wait for the operation.
+    pub deadline: Option<Instant>,
+}
+
+/// The pool gate state machine. See the crate docs for how to drive it.
+#[derive(Debug)]
+pub struct Gate {
+    config: Config,
+    waiters: Waiters,
+    timers: Timers,
+    events: VecDeque<Event>,
+    /// Slots held, zombies included.
+    active: u32,
+    zombies: u32,
+    sleeping: u32,
+    closed: bool,
+    now: Instant,
+    metrics: Metrics,
+    wait: Histogram,
+    hold: Histogram,
+}
+
+impl Gate {
+    /// A gate with a validated configuration.
+    pub fn new(config: Config) -> Gate {
+        Gate {
+            config,
+            waiters: Waiters::default(),
+            timers: Timers::default(),
+            events: VecDeque::new(),
+            active: 0,
+            zombies: 0,
+            sleeping: 0,
+            closed: false,
+            now: Instant::ZERO,
+            metrics: Metrics::default(),
+            wait: Histogram::default(),
+            hold: Histogram::default(),
+        }
+    }
+
+    /// Validates raw options (as JavaScript passes them) and builds a gate.
+    pub fn from_raw(raw: &RawConfig) -> Result<Gate, ConfigError> {
+        raw.validate().map(Gate::new)
+    }
+
+    /// The configuration in force.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Asks for a slot. Granted at once when one is free and nobody waits; otherwise queued, to
+    /// be settled later by an [`Event`]; refused when the queue is full or the pool closed.
+    pub fn submit(&mut self, now: Instant, request: Request) -> Result<Submitted, Rejected> {
+        let now = self.advance(now);
+        if self.closed {
+            self.metrics.rejected_closed += 1;
+            return Err(Rejected::Closed);
+        }
+        let cap = request.deadline.unwrap_or(Instant::NEVER);
+        let op_timeout = match request.operation_timeout {
+            OperationTimeout::PoolDefault => self.config.operation_timeout,
+            OperationTimeout::Never => None,
+            OperationTimeout::After(d) => Some(d),
+        };
+        let free = self.waiters.queued() == 0 && self.active < self.config.max_connections;
+        if free && cap > now {
+            let ticket = self.alloc(State::Active, now, op_timeout, cap)?;
+            self.metrics.submitted += 1;
+            self.start(ticket, now, now);
+            return Ok(Submitted::Granted(ticket));
+        }
+        if self.waiters.queued() >= self.config.max_queue {
+            self.metrics.rejected_full += 1;
+            return Err(Rejected::QueueFull {
+                max_queue: self.config.max_queue,
+            });
+        }
+        let deadline = match self.config.queue_timeout {
+            Some(t) => now.saturating_add(t).min(cap),
+            None => cap,
+        };
+        if deadline <= now {
+            self.metrics.queue_timeouts += 1;
+            return Err(Rejected::NoWait);
+        }
+        let ticket = self.alloc(State::Queued, now, op_timeout, cap)?;
+        self.metrics.submitted += 1;
+        self.set_deadline(ticket, deadline);
+        self.waiters.push_back(ticket);
+        self.metrics.peak_queued = self.metrics.peak_queued.max(self.waiters.queued());
+        Ok(Submitted::Queued(ticket))
+    }
+
+    /// Reports that a granted operation settled (`ok` tells how), freeing its slot for the
+    /// oldest waiter.
+    pub fn release(
+        &mut self,
+        now: Instant,
+        ticket: Ticket,
+        ok: bool,
+    ) -> Result<Released, TicketError> {
+        let now = self.advance(now);
+        let entry = *self.waiters.get(ticket).ok_or(TicketError::Unknown)?;
+        let released = match entry.state {
+            State::Active => Released::Completed,
+            State::Zombie => Released::Zombie,
+            State::Detached => Released::Detached,
+            State::Queued | State::Sleeping | State::Free => return Err(TicketError::NotHeld),
+        };
+        if released != Released::Detached {
+            self.active -= 1;
+            self.hold.record(now.saturating_since(entry.since));
+        }
+        if released == Released::Zombie {
+            self.zombies -= 1;
+        }
+        if ok {
+            self.metrics.succeeded += 1;
+        } else {
+            self.metrics.failed += 1;
+        }
+        self.waiters.free(ticket);
+        self.grant_waiters(now);
+        Ok(released)
+    }
+
+    /// The caller gave up (an `AbortSignal` fired). A queued waiter or back-off is removed at
+    /// once; a running operation keeps its slot as a zombie until it is released.
+    pub fn cancel(&mut self, now: Instant, ticket: Ticket) -> Result<Cancelled, TicketError> {
+        let now = self.advance(now);
+        let state = self.waiters.get(ticket).ok_or(TicketError::Unknown)?.state;
+        let outcome = match state {
+            State::Queued => {
+                self.waiters.unlink(ticket);
+                self.waiters.free(ticket);
+                Cancelled::Removed
+            }
+            State::Sleeping => {
+                self.sleeping -= 1;
+                self.waiters.free(ticket);
+                Cancelled::Removed
+            }
+            State::Active => {
+                self.make_zombie(ticket);
+                Cancelled::Detached
+            }
+            State::Zombie | State::Detached | State::Free => return Ok(Cancelled::AlreadySettled),
+        };
+        self.metrics.aborted += 1;
+        self.grant_waiters(now);
+        Ok(outcome)
+    }
+
+    /// Starts a retry back-off that ends at `wake_at` with an [`Event::Woken`]. It holds no slot
+    /// and is dropped by `close()`.
+    pub fn schedule_retry(&mut self, now: Instant, wake_at: Instant) -> Result<Ticket, Rejected> {
+        let now = self.advance(now);
+        if self.closed {
+            self.metrics.rejected_closed += 1;
+            return Err(Rejected::Closed);
+        }
+        let ticket = self.alloc(State::Sleeping, now, None, Instant::NEVER)?;
+        self.set_deadline(ticket, wake_at.max(now));
+        self.sleeping += 1;
+        self.metrics.retries += 1;
+        Ok(ticket)
+    }
+
+    /// Fires every deadline that has passed. Calling it early, late or twice is harmless.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        self.advance(now);
+    }
+
+    /// The next time the driver must call [`Gate::handle_timeout`], if any deadline is pending.
+    /// One timer for the whole pool.
+    pub fn poll_timeout(&mut self) -> Option<Instant> {
+        while let Some(record) = self.timers.peek() {
+            if record_is_live(&self.waiters, &record) {
+                return Some(record.at);
+            }
+            self.timers.pop();
+        }
+        None
+    }
+
+    /// The next thing that happened, oldest first. Drain after every call.
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    /// Changes the limit while running. Growing grants waiters at once; shrinking lets running
+    /// operations finish and grants nothing until `active` falls below the new limit.
+    pub fn set_max_connections(&mut self, now: Instant, value: f64) -> Result<(), ConfigError> {
+        let max = max_connections_option(value)?;
+        let now = self.advance(now);
+        self.config.max_connections = max;
+        self.grant_waiters(now);
+        Ok(())
+    }
+
+    /// Rejects every waiter and back-off at once (as [`Event::Closed`]) and refuses new work.
+    /// Running operations finish normally and are released as usual.
+    pub fn close(&mut self, now: Instant) {
+        self.advance(now);
+        if self.closed {
+            return;
+        }
+        self.closed = true;
+        let mut dropped = self.waiters.drain_queue();
+        dropped.extend(self.waiters.tickets_in(State::Sleeping));
+        for ticket in dropped {
+            self.waiters.free(ticket);
+            self.events.push_back(Event::Closed(ticket));
+            self.metrics.rejected_closed += 1;
+        }
+        self.sleeping = 0;
+    }
+
+    /// Whether `close()` was called.
+    pub fn is_closed(&self) -> bool {
+        self.closed
+    }
+
+    /// The old wrapper's four numbers.
+    pub fn stats(&self) -> PoolStats {
+        PoolStats {
+            active_connections: self.active,
+            max_connections: self.config.max_connections,
+            queued_connections: self.waiters.queued(),
+            available_connections: self.config.max_connections.saturating_sub(self.active),
+        }
+    }
+
+    /// Totals, gauges and percentiles.
+    pub fn metrics(&self) -> Metrics {
+        let summary = |h: &Histogram| Percentiles {
+            count: h.count(),
+            p50: h.quantile(0.50),
+            p95: h.quantile(0.95),
+            p99: h.quantile(0.99),
+            max: h.max(),
+        };
+        Metrics {
+            zombies: self.zombies,
+            sleeping: self.sleeping,
+            closed: self.closed,
+            wait: summary(&self.wait),
+            hold: summary(&self.hold),
+            ..self.metrics
+        }
+    }
+
+    // ---- internals ----------------------------------------------------------------------
+
+    /// Moves the clock forward (never back), fires due deadlines, then hands out free slots.
+    fn advance(&mut self, now: Instant) -> Instant {
+        self.now = self.now.max(now);
+        let now = self.now;
+        self.expire(now);
+        self.grant_waiters(now);
+        now
+    }
+
+    /// Fires every live deadline at or before `now`, in deadline order. Slots freed here are
+    /// handed out only afterwards, so a waiter whose deadline passed is never granted.
+    fn expire(&mut self, now: Instant) {
+        while let Some(record) = self.timers.peek().filter(|r| r.at <= now) {
+            self.timers.pop();
+            let Some((ticket, entry)) = self.waiters.live_at(record.index, record.generation)
+            else {
+                continue;
+            };
+            let entry = *entry;
+            if entry.deadline != record.at {
+                continue;
+            }
+            match entry.state {
+                State::Queued => {
+                    self.waiters.unlink(ticket);
+                    self.waiters.free(ticket);
+                    self.metrics.queue_timeouts += 1;
+                    self.events.push_back(Event::QueueTimeout {
+                        ticket,
+                        waited: now.saturating_since(entry.since),
+                    });
+                }
+                State::Active => {
+                    self.metrics.operation_timeouts += 1;
+                    if self.config.release_on_timeout {
+                        self.hold.record(now.saturating_since(entry.since));
+                        self.active -= 1;
+                        if let Some(e) = self.waiters.get_mut(ticket) {
+                            e.state = State::Detached;
+                            e.deadline = Instant::NEVER;
+                        }
+                    } else {
+                        self.make_zombie(ticket);
+                    }
+                    self.events.push_back(Event::OperationTimeout(ticket));
+                }
+                State::Sleeping => {
+                    self.sleeping -= 1;
+                    self.waiters.free(ticket);
+                    self.events.push_back(Event::Woken(ticket));
+                }
+                State::Zombie | State::Detached | State::Free => {}
+            }
+        }
+        let pending = self.waiters.queued() + self.active + self.sleeping;
+        let waiters = &self.waiters;
+        self.timers
+            .compact_if_sparse(pending as usize, |r| record_is_live(waiters, r));
+    }
+
+    /// Hands free slots to the oldest waiters.
+    fn grant_waiters(&mut self, now: Instant) {
+        while self.active < self.config.max_connections {
+            let Some(ticket) = self.waiters.front() else {
+                break;
+            };
+            self.waiters.unlink(ticket);
+            let queued_at = self.waiters.get(ticket).map_or(now, |e| e.since);
+            self.start(ticket, now, queued_at);
+            self.events.push_back(Event::Granted(ticket));
+        }
+    }
+
+    /// Marks `ticket` as holding a slot from `now`.
+    fn start(&mut self, ticket: Ticket, now: Instant, queued_at: Instant) {
+        let Some(entry) = self.waiters.get_mut(ticket) else {
+            return;
+        };
+        entry.state = State::Active;
+        entry.since = now;
+        let deadline = entry
+            .op_timeout
+            .map_or(Instant::NEVER, |d| now.saturating_add(d))
+            .min(entry.cap);
+        entry.deadline = Instant::NEVER;
+        self.set_deadline(ticket, deadline);
+        self.active += 1;
+        self.metrics.granted += 1;
+        self.metrics.peak_active = self.metrics.peak_active.max(self.active);
+        self.wait.record(now.saturating_since(queued_at));
+    }
+
+    fn make_zombie(&mut self, ticket: Ticket) {
+        if let Some(e) = self.waiters.get_mut(ticket) {
+            e.state = State::Zombie;
+            e.deadline = Instant::NEVER;
+            self.zombies += 1;
+        }
+    }
+
+    fn alloc(
+        &mut self,
+        state: State,
+        now: Instant,
+        op_timeout: Option<Duration>,
+        cap: Instant,
+    ) -> Result<Ticket, Rejected> {
+        let ticket = self.waiters.alloc(state, now).ok_or(Rejected::QueueFull {
+            max_queue: self.config.max_queue,
+        })?;
+        if let Some(e) = self.waiters.get_mut(ticket) {
+            e.op_timeout = op_timeout;
+            e.cap = cap;
+        }
+        Ok(ticket)
+    }
+
+    fn set_deadline(&mut self, ticket: Ticket, at: Instant) {
+        if at == Instant::NEVER {
+            return;
+        }
+        if let Some(e) = self.waiters.get_mut(ticket) {
+            e.deadline = at;
+            self.timers.push(at, ticket.index(), ticket.generation());
+        }
+    }
+
+    /// Recomputes everything the gate counts from its entries and checks the invariants that
+    /// must hold after every call. For tests and fuzzing; O(n).
+    pub fn check_invariants(&self) -> Result<(), String> {
+        let count = |s| self.waiters.tickets_in(s).count() as u32;
+        let (active, zombies) = (count(State::Active), count(State::Zombie));
+        let (queued, sleeping) = (count(State::Queued), count(State::Sleeping));
+        let order = self.waiters.queue_order();
+        let checks: [(bool, &str); 9] = [
+            (
+                self.active == active + zombies,
+                "active != Active + Zombie entries",
+            ),
+            (self.zombies == zombies, "zombie count drifted"),
+            (self.sleeping == sleeping, "sleeping count drifted"),
+            (self.waiters.queued() == queued, "queued count drifted"),
+            (order.len() as u32 == queued, "queue links lost an entry"),
+            (
+                queued == 0 || self.active >= self.config.max_connections,
+                "lost wake-up: a slot is free while a waiter waits",
+            ),
+            (
+                !self.closed || (queued == 0 && sleeping == 0),
+                "a waiter survived close()",
+            ),
+            (
+                order.windows(2).all(|w| {
+                    self.waiters.get(w[0]).map(|e| e.since)
+                        <= self.waiters.get(w[1]).map(|e| e.since)
+                }),
+                "queue is not in arrival order",
+            ),
+            (
+                order
+                    .iter()
+                    .all(|&t| self.waiters.get(t).is_some_and(|e| e.deadline > self.now)),
+                "a waiter is still queued past its deadline",
+            ),
+        ];
+        match checks.iter().find(|(ok, _)| !ok) {
+            Some((_, what)) => Err(format!("{what}: {:?} {:?}", self.stats(), self.metrics)),
+            None => Ok(()),
+        }
+    }
+}
+
+/// A timer record counts while its entry still exists, has not moved to another deadline, and
+/// is in a state that has a deadline.
+fn record_is_live(waiters: &Waiters, record: &TimerRecord) -> bool {
+    waiters
+        .live_at(record.index, record.generation)
+        .is_some_and(|(_, e)| {
+            e.deadline == record.at
+                && matches!(e.state, State::Queued | State::Active | State::Sleeping)
+        })
+}

@@ -1,0 +1,54 @@
+//! How results travel to JavaScript as single numbers.
+//!
+//! A ticket is at most 48 bits (`generation << 32 | slot`), so `ticket >>> 0` in JavaScript is
+//! the slot index. Submissions and events add a kind above bit 48; every value stays below
+//! 2^53 and is therefore exact in a JavaScript number.
+
+use poolgate_core::{Event, Rejected, Submitted, Ticket};
+
+/// 2^48: the unit of the kind field above a ticket.
+pub const KIND_UNIT: f64 = 281_474_976_710_656.0;
+
+/// `submit` refused: the queue is full.
+pub const REJECTED_QUEUE_FULL: f64 = -1.0;
+/// `submit` refused: no slot was free and the caller could not wait.
+pub const REJECTED_NO_WAIT: f64 = -2.0;
+/// `submit` or `scheduleRetry` refused: the pool is closed.
+pub const REJECTED_CLOSED: f64 = -3.0;
+
+/// A ticket as a number.
+pub fn ticket_to_f64(t: Ticket) -> f64 {
+    t.to_bits() as f64
+}
+
+/// A number back to a ticket. Non-integers, negatives and NaN map to tickets the gate refuses.
+pub fn ticket_from_f64(v: f64) -> Ticket {
+    // `as` saturates and maps NaN to 0; bits above the ticket's 48 are dropped.
+    Ticket::from_bits((v as u64) & 0xFFFF_FFFF_FFFF)
+}
+
+/// A submission: the ticket when granted at once, `ticket + 2^48` when queued, negative when
+/// refused.
+pub fn submitted_to_f64(r: Result<Submitted, Rejected>) -> f64 {
+    match r {
+        Ok(Submitted::Granted(t)) => ticket_to_f64(t),
+        Ok(Submitted::Queued(t)) => KIND_UNIT + ticket_to_f64(t),
+        Err(e) => rejected_to_f64(e),
+    }
+}
+
+/// A refusal as its negative code.
+pub fn rejected_to_f64(e: Rejected) -> f64 {
+    match e {
+        Rejected::QueueFull { .. } => REJECTED_QUEUE_FULL,
+        Rejected::NoWait => REJECTED_NO_WAIT,
+        Rejected::Closed => REJECTED_CLOSED,
+    }
+}
+
+/// An event: `kind * 2^48 + ticket`, with kinds as [`Event::code`]; 0 means no event.
+pub fn event_to_f64(e: Option<Event>) -> f64 {
+    e.map_or(0.0, |e| {
+        f64::from(e.code()) * KIND_UNIT + ticket_to_f64(e.ticket())
+    })
+}

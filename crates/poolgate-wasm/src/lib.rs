@@ -1,0 +1,23 @@
+//! # poolgate-wasm
+//!
+//! The wasm-bindgen layer between the JavaScript package and [`poolgate_core`]. It converts
+//! numbers and strings in, and packed numbers out, and decides nothing: every rule lives in the
+//! core.
+//!
+//! The interface is shaped for a hot path that crosses the boundary once per event with plain
+//! numbers (a call costs a few nanoseconds; an `await` through wasm-bindgen-futures costs
+//! microseconds). Times are milliseconds as `performance.now()` gives them. Tickets and events
+//! travel as one JavaScript number each; see [`codes`]. Nothing here can panic on any input:
+//! a panic would poison the wasm instance for every pool in the process.
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod codes;
+mod errors;
+mod gate;
+mod metrics;
+mod retry;
+
+pub use gate::WasmGate;
+pub use retry::{classify_error, WasmRetryPolicy};
