@@ -1,0 +1,71 @@
+// Errors poolgate gives to callers. Each has a stable `code` to branch on and, where the pool's
+// state explains the failure, a `poolStats` snapshot taken at the moment it happened.
+
+/** Base class of every error poolgate itself raises. */
+export class PoolgateError extends Error {
+  constructor(message, code, poolStats) {
+    super(message);
+    this.name = new.target.name;
+    this.code = code;
+    if (poolStats) this.poolStats = poolStats;
+  }
+}
+
+function describeState(s) {
+  return `${s.activeConnections} of ${s.maxConnections} connections in use, ${s.queuedConnections} waiting`;
+}
+
+/** The queue already held `maxQueue` waiters: the call failed at once instead of piling up. */
+export class QueueFullError extends PoolgateError {
+  constructor(poolStats, maxQueue) {
+    super(
+      `poolgate: queue full (${describeState(poolStats)}, maxQueue ${maxQueue}); ` +
+        'shed load or raise maxQueue',
+      'POOLGATE_QUEUE_FULL',
+      poolStats,
+    );
+    this.maxQueue = maxQueue;
+  }
+}
+
+/** The caller waited longer than `queueTimeoutMs` for a slot and left the queue. */
+export class QueueTimeoutError extends PoolgateError {
+  constructor(poolStats, waitedMs) {
+    super(
+      `poolgate: waited ${Math.round(waitedMs)} ms for a connection and gave up ` +
+        `(${describeState(poolStats)}); raise queueTimeoutMs or maxConnections, or lower the load`,
+      'POOLGATE_QUEUE_TIMEOUT',
+      poolStats,
+    );
+    this.waitedMs = waitedMs;
+  }
+}
+
+/**
+ * The operation ran longer than its timeout. Its query may still be running: unless the pool
+ * was built with `releaseOnTimeout`, its slot stays taken until it really settles.
+ */
+export class OperationTimeoutError extends PoolgateError {
+  constructor(poolStats) {
+    super(
+      `poolgate: the operation timed out; its connection stays counted until the query ends (${describeState(poolStats)})`,
+      'POOLGATE_OPERATION_TIMEOUT',
+      poolStats,
+    );
+  }
+}
+
+/** `close()` was called: waiting callers are rejected and new work is refused. */
+export class PoolClosedError extends PoolgateError {
+  constructor() {
+    super('poolgate: the pool is closed', 'POOLGATE_CLOSED');
+  }
+}
+
+/** The `AbortSignal` fired without a reason of its own. */
+export function abortReason(signal) {
+  if (signal.reason !== undefined) return signal.reason;
+  const e = new Error('poolgate: the operation was aborted');
+  e.name = 'AbortError';
+  return e;
+}

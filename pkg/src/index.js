@@ -1,0 +1,20 @@
+// The public API, shared by every runtime entry point. Entries load the wasm their runtime's
+// way, then re-export this module.
+
+export { ConnectionPool } from './pool.js';
+export {
+  getDefaultPool,
+  setDefaultPool,
+  withConnectionPool,
+  withRetryAndPool,
+  getPoolStats,
+} from './defaults.js';
+export { createPooledClient, poolgateExtension } from './prisma.js';
+export { classify, isTransientError } from './classify.js';
+export {
+  PoolgateError,
+  QueueFullError,
+  QueueTimeoutError,
+  OperationTimeoutError,
+  PoolClosedError,
+} from './errors.js';

@@ -1,0 +1,9 @@
+// Node entry (ESM; the CommonJS build is bundled from this file). The wasm bytes are embedded
+// in the package's JS, so no file is read at run time: it works unchanged inside bundles such
+// as Next.js server chunks, where paths next to the package no longer exist.
+import { initSync } from './wasm.js';
+import { wasmBytes } from './wasm-bytes.js';
+
+initSync({ module: wasmBytes });
+
+export * from './index.js';

@@ -1,0 +1,313 @@
+// ConnectionPool: the JavaScript driver of the Rust gate.
+//
+// Data flows one way: a JS event (run, settle, abort, timer) becomes one synchronous wasm call;
+// the core decides; this file drains the resulting events (start this operation, reject that
+// caller) and arms a single timer at the core's next deadline. No decision is made here, no
+// promise is awaited across the wasm boundary, and nothing is left behind once a call settles:
+// no timer when nothing is pending, no listener on a caller's AbortSignal.
+
+import { Gate } from './wasm.js';
+import {
+  OperationTimeoutError,
+  PoolClosedError,
+  QueueFullError,
+  QueueTimeoutError,
+  abortReason,
+} from './errors.js';
+import {
+  POOL_OPTIONS,
+  RETRY_ONLY_OPTIONS,
+  RUN_OPTIONS,
+  checkObject,
+  checkOperation,
+  optionalBoolean,
+  optionalNumber,
+  optionalSignal,
+} from './options.js';
+import { runWithRetry, retryPolicyFrom } from './retry.js';
+
+/** Events and queued submissions carry a kind above bit 48 of the ticket. */
+const KIND = 2 ** 48;
+const GRANTED = 1;
+const QUEUE_TIMEOUT = 2;
+const OPERATION_TIMEOUT = 3;
+const WOKEN = 4;
+const CLOSED = 5;
+
+const clock =
+  typeof performance !== 'undefined' && typeof performance.now === 'function'
+    ? () => performance.now()
+    : () => Date.now();
+
+/** One caller waiting on the gate: a submission or a retry back-off. */
+class Waiter {
+  constructor(op, signal, resolve, reject) {
+    this.op = op; // null for a back-off
+    this.signal = signal;
+    this.resolve = resolve;
+    this.reject = reject;
+    this.ticket = 0;
+    this.done = false; // the caller's promise has settled
+    this.onAbort = null;
+  }
+}
+
+export class ConnectionPool {
+  #gate;
+  #entries = []; // slot index -> Waiter, while the core holds the ticket
+  #timer = null;
+  #timerAt = Infinity;
+  #maxQueue;
+  #onTimer = () => {
+    this.#timer = null;
+    this.#timerAt = Infinity;
+    this.#gate.handleTimeout(clock());
+    this.#afterCall();
+  };
+
+  /**
+   * @param {object} [options]
+   * @param {number} [options.maxConnections=10] operations allowed to run at once
+   * @param {number} [options.maxQueue=10000] waiters allowed; past it calls fail fast
+   * @param {number} [options.queueTimeoutMs=10000] longest wait for a slot (Infinity: forever)
+   * @param {number} [options.operationTimeoutMs=Infinity] default timeout of an operation
+   * @param {boolean} [options.releaseOnTimeout=false] free the slot when an operation times
+   *   out even though its query may still be running (the old wrapper's behaviour)
+   */
+  constructor(options) {
+    const o = checkObject('ConnectionPool options', options, POOL_OPTIONS);
+    this.#gate = new Gate(
+      optionalNumber('maxConnections', o.maxConnections),
+      optionalNumber('maxQueue', o.maxQueue),
+      optionalNumber('queueTimeoutMs', o.queueTimeoutMs),
+      optionalNumber('operationTimeoutMs', o.operationTimeoutMs),
+      optionalBoolean('releaseOnTimeout', o.releaseOnTimeout),
+    );
+    this.#maxQueue = o.maxQueue ?? 10000;
+  }
+
+  /**
+   * Runs `op` once a slot is free (in arrival order) and returns its result.
+   * @param {() => any} op
+   * @param {{signal?: AbortSignal, timeoutMs?: number, idempotent?: boolean,
+   *          retry?: boolean | object}} [options]
+   */
+  run(op, options) {
+    try {
+      checkOperation(op);
+      if (options === undefined) return this.submit(op, undefined, NaN, Infinity);
+      const o = checkObject('run options', options, RUN_OPTIONS);
+      const signal = optionalSignal(o.signal);
+      const timeoutMs = optionalNumber('timeoutMs', o.timeoutMs) ?? NaN;
+      const idempotent = optionalBoolean('idempotent', o.idempotent) ?? false;
+      if (o.retry === undefined || o.retry === false) {
+        return this.submit(op, signal, timeoutMs, Infinity);
+      }
+      const policy = retryPolicyFrom(o.retry === true ? undefined : o.retry);
+      return runWithRetry(this, op, { signal, timeoutMs, idempotent, policy, clock });
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  /** The seed's `withConnectionPool(op, timeout = 30000)`, on this pool. */
+  withConnectionPool(op, timeout = 30000) {
+    return this.run(op, { timeoutMs: timeout });
+  }
+
+  /**
+   * The seed's `withRetryAndPool(op, maxRetries = 3, delay = 1000)`, on this pool: retries
+   * transient connection failures with a `delay * n` back-off. `options` adds `idempotent`,
+   * `signal`, `timeoutMs`, `maxDelayMs`, `jitter` and `deadlineMs`.
+   */
+  withRetryAndPool(op, maxRetries = 3, delay = 1000, options) {
+    try {
+      const o = checkObject('withRetryAndPool options', options, [
+        ...RUN_OPTIONS.filter((k) => k !== 'retry'),
+        ...RETRY_ONLY_OPTIONS,
+      ]);
+      const { signal, timeoutMs, idempotent, ...retry } = o;
+      return this.run(op, { signal, timeoutMs, idempotent, retry: { ...retry, maxRetries, delay } });
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  /** `{ activeConnections, maxConnections, queuedConnections, availableConnections }`. */
+  getPoolStats() {
+    const g = this.#gate;
+    return {
+      activeConnections: g.active,
+      maxConnections: g.maxConnections,
+      queuedConnections: g.queued,
+      availableConnections: g.available,
+    };
+  }
+
+  /** Totals, gauges and wait/hold percentiles (ms) beyond `getPoolStats()`. */
+  getMetrics() {
+    return this.#gate.metrics();
+  }
+
+  /** Changes the limit while running; waiters are granted at once if it grows. */
+  setMaxConnections(n) {
+    if (typeof n !== 'number') {
+      throw new TypeError(`maxConnections must be a number, got ${typeof n}`);
+    }
+    this.#gate.setMaxConnections(clock(), n);
+    this.#afterCall();
+  }
+
+  /** Rejects every waiting caller with PoolClosedError and refuses new work. */
+  close() {
+    this.#gate.close(clock());
+    this.#afterCall();
+  }
+
+  // ---- driver internals (used by retry.js) ---------------------------------------------
+
+  /** Submits one attempt. `timeoutMs` NaN: pool default; `deadline` Infinity: none. */
+  submit(op, signal, timeoutMs, deadline) {
+    if (signal?.aborted) return Promise.reject(abortReason(signal));
+    const now = clock();
+    const r =
+      signal === undefined && timeoutMs !== timeoutMs && deadline === Infinity
+        ? this.#gate.submit(now)
+        : this.#gate.submitWith(now, timeoutMs, deadline);
+    if (r < 0) return Promise.reject(this.#refusal(r));
+    return new Promise((resolve, reject) => {
+      const w = new Waiter(op, signal, resolve, reject);
+      this.#track(w, r % KIND, signal);
+      if (r < KIND) this.#start(w);
+      this.#afterCall();
+    });
+  }
+
+  /** A back-off until `wakeAt` (ms on this pool's clock) that close() and abort can end. */
+  sleepUntil(wakeAt, signal) {
+    if (signal?.aborted) return Promise.reject(abortReason(signal));
+    const t = this.#gate.scheduleRetry(clock(), wakeAt);
+    if (t < 0) return Promise.reject(new PoolClosedError());
+    return new Promise((resolve, reject) => {
+      this.#track(new Waiter(null, signal, resolve, reject), t, signal);
+      this.#afterCall();
+    });
+  }
+
+  #track(w, ticket, signal) {
+    w.ticket = ticket;
+    this.#entries[ticket >>> 0] = w;
+    if (signal !== undefined) {
+      w.onAbort = () => this.#abort(w);
+      signal.addEventListener('abort', w.onAbort, { once: true });
+    }
+  }
+
+  #refusal(code) {
+    if (code === -1) return new QueueFullError(this.getPoolStats(), this.#maxQueue);
+    if (code === -2) return new QueueTimeoutError(this.getPoolStats(), 0);
+    return new PoolClosedError();
+  }
+
+  #start(w) {
+    let result;
+    try {
+      result = w.op();
+    } catch (e) {
+      this.#settle(w, false, e);
+      return;
+    }
+    Promise.resolve(result).then(
+      (v) => this.#settle(w, true, v),
+      (e) => this.#settle(w, false, e),
+    );
+  }
+
+  #settle(w, ok, value) {
+    this.#entries[w.ticket >>> 0] = undefined;
+    this.#gate.release(clock(), w.ticket, ok);
+    this.#drain();
+    if (!w.done) {
+      this.#finish(w);
+      if (ok) w.resolve(value);
+      else w.reject(value);
+    }
+    this.#arm();
+  }
+
+  #abort(w) {
+    if (w.done) return;
+    // 0: left the queue or back-off; 1: running, now a zombie until it settles.
+    if (this.#gate.cancel(clock(), w.ticket) === 0) this.#entries[w.ticket >>> 0] = undefined;
+    this.#finish(w);
+    w.reject(abortReason(w.signal));
+    this.#afterCall();
+  }
+
+  /** Marks the caller settled and drops its abort listener. */
+  #finish(w) {
+    w.done = true;
+    if (w.onAbort !== null) {
+      w.signal.removeEventListener('abort', w.onAbort);
+      w.onAbort = null;
+    }
+  }
+
+  #afterCall() {
+    this.#drain();
+    this.#arm();
+  }
+
+  #drain() {
+    const gate = this.#gate;
+    for (let e = gate.pollEvent(); e !== 0; e = gate.pollEvent()) {
+      const kind = Math.floor(e / KIND);
+      const index = e >>> 0;
+      const w = this.#entries[index];
+      if (w === undefined) continue;
+      switch (kind) {
+        case GRANTED:
+          this.#start(w);
+          break;
+        case OPERATION_TIMEOUT:
+          // The slot stays with the operation (a zombie) until it settles.
+          if (w.done) break;
+          this.#finish(w);
+          w.reject(new OperationTimeoutError(this.getPoolStats()));
+          break;
+        case QUEUE_TIMEOUT:
+          this.#entries[index] = undefined;
+          this.#finish(w);
+          w.reject(new QueueTimeoutError(this.getPoolStats(), gate.lastWaitedMs()));
+          break;
+        case WOKEN:
+          this.#entries[index] = undefined;
+          this.#finish(w);
+          w.resolve();
+          break;
+        case CLOSED:
+          this.#entries[index] = undefined;
+          this.#finish(w);
+          w.reject(new PoolClosedError());
+          break;
+      }
+    }
+  }
+
+  /** One timer for the whole pool, at the core's next deadline; none when idle. */
+  #arm() {
+    const at = this.#gate.pollTimeout();
+    if (at === this.#timerAt) return;
+    if (at === Infinity) {
+      // Nothing pending: drop the timer so an idle process can exit.
+      clearTimeout(this.#timer);
+      this.#timer = null;
+      this.#timerAt = Infinity;
+      return;
+    }
+    if (this.#timer !== null && at > this.#timerAt) return; // fires early, then re-arms
+    if (this.#timer !== null) clearTimeout(this.#timer);
+    this.#timerAt = at;
+    this.#timer = setTimeout(this.#onTimer, Math.max(0, Math.ceil(at - clock())));
+  }
+}
