@@ -174,12 +174,18 @@ export class ConnectionPool {
       signal === undefined && timeoutMs !== timeoutMs && deadline === Infinity
         ? this.#gate.submit(now)
         : this.#gate.submitWith(now, timeoutMs, deadline);
-    if (r < 0) return Promise.reject(this.#refusal(r));
+    // The call may have expired older waiters and reused one of their slots for this ticket:
+    // settle those first, so the slot's table entry is free before it is reused.
+    this.#drain();
+    if (r < 0) {
+      this.#arm();
+      return Promise.reject(this.#refusal(r));
+    }
     return new Promise((resolve, reject) => {
       const w = new Waiter(op, signal, resolve, reject);
       this.#track(w, r % KIND, signal);
       if (r < KIND) this.#start(w);
-      this.#afterCall();
+      this.#arm();
     });
   }
 
@@ -187,10 +193,14 @@ export class ConnectionPool {
   sleepUntil(wakeAt, signal) {
     if (signal?.aborted) return Promise.reject(abortReason(signal));
     const t = this.#gate.scheduleRetry(clock(), wakeAt);
-    if (t < 0) return Promise.reject(new PoolClosedError());
+    this.#drain();
+    if (t < 0) {
+      this.#arm();
+      return Promise.reject(new PoolClosedError());
+    }
     return new Promise((resolve, reject) => {
       this.#track(new Waiter(null, signal, resolve, reject), t, signal);
-      this.#afterCall();
+      this.#arm();
     });
   }
 
@@ -264,7 +274,8 @@ export class ConnectionPool {
       const kind = Math.floor(e / KIND);
       const index = e >>> 0;
       const w = this.#entries[index];
-      if (w === undefined) continue;
+      // The whole ticket must match, not only the slot: a slot is reused once freed.
+      if (w === undefined || w.ticket !== e % KIND) continue;
       switch (kind) {
         case GRANTED:
           this.#start(w);

@@ -226,3 +226,20 @@ test('withConnectionPool has the seed signature and a 30 s default timeout', asy
   await sleep(220);
   assertStats(pool, 0, 0);
 });
+
+test('every caller settles when queue timeouts expire while new calls arrive (slot reuse)', async () => {
+  // Submitting 50,000 calls takes longer than the 1 ms queue timeout, so each submission expires
+  // older waiters and the core reuses their slots at once. A driver that tracked the new caller
+  // before settling the expired ones lost callers here (found by the S4 benchmark).
+  const pool = new ConnectionPool({ maxConnections: 10, maxQueue: 100_000, queueTimeoutMs: 1 });
+  const calls = [];
+  for (let i = 0; i < 50_000; i++) calls.push(pool.run(() => new Promise((r) => setTimeout(r, 1))));
+  const results = await Promise.allSettled(calls);
+  const ok = results.filter((r) => r.status === 'fulfilled').length;
+  const timedOut = results.filter((r) => r.reason instanceof QueueTimeoutError).length;
+  assert.equal(ok + timedOut, 50_000);
+  const m = pool.getMetrics();
+  assert.equal(m.succeeded, ok);
+  assert.equal(m.queueTimeouts, timedOut);
+  assertStats(pool, 0, 0);
+});

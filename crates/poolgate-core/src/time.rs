@@ -17,14 +17,19 @@ pub struct Instant(u64);
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Duration(u64);
 
+/// The latest time a float can name: a quarter of the range, so that adding any timeout to it
+/// stays far below [`Instant::NEVER`] and a clock pushed this far cannot make every new waiter
+/// look expired.
+const LATEST_MICROS: u64 = u64::MAX / 4;
+
 /// Converts milliseconds given as a float (what JavaScript clocks produce) to whole microseconds.
 ///
-/// NaN and negative values become 0 and values past the range saturate, so a broken clock can
-/// never make the core panic; it only makes its deadlines early or late.
+/// NaN and negative values become 0 and values past the range (Infinity included) saturate at
+/// [`LATEST_MICROS`], so a broken clock can never make the core panic or stop granting; it only
+/// makes its deadlines early or late.
 fn millis_to_micros(ms: f64) -> u64 {
-    let micros = (ms * 1000.0).round();
     // `as` saturates for out-of-range floats and maps NaN to 0.
-    micros as u64
+    ((ms * 1000.0).round() as u64).min(LATEST_MICROS)
 }
 
 impl Instant {
@@ -116,8 +121,12 @@ mod tests {
         assert_eq!(Instant::from_millis_f64(1.2345).as_micros(), 1235);
         assert_eq!(Instant::from_millis_f64(f64::NAN), Instant::ZERO);
         assert_eq!(Instant::from_millis_f64(-5.0), Instant::ZERO);
-        assert_eq!(Instant::from_millis_f64(f64::INFINITY), Instant::NEVER);
-        assert_eq!(Duration::from_millis_f64(1e300).as_micros(), u64::MAX);
+        assert_eq!(
+            Instant::from_millis_f64(f64::INFINITY).as_micros(),
+            LATEST_MICROS
+        );
+        assert!(Instant::from_millis_f64(1e300) < Instant::NEVER);
+        assert_eq!(Duration::from_millis_f64(1e300).as_micros(), LATEST_MICROS);
     }
 
     #[test]

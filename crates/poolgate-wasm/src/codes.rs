@@ -21,10 +21,18 @@ pub fn ticket_to_f64(t: Ticket) -> f64 {
     t.to_bits() as f64
 }
 
-/// A number back to a ticket. Non-integers, negatives and NaN map to tickets the gate refuses.
+/// Largest number a ticket can be.
+const TICKET_MAX: f64 = 281_474_976_710_655.0;
+
+/// A number back to a ticket. Anything that is not a whole number from 0 to 2^48 - 1 (NaN,
+/// negatives, fractions, kind bits still attached) maps to a ticket that can never be live, so
+/// it cannot alias a real one.
 pub fn ticket_from_f64(v: f64) -> Ticket {
-    // `as` saturates and maps NaN to 0; bits above the ticket's 48 are dropped.
-    Ticket::from_bits((v as u64) & 0xFFFF_FFFF_FFFF)
+    if (0.0..=TICKET_MAX).contains(&v) && v.fract() == 0.0 {
+        Ticket::from_bits(v as u64)
+    } else {
+        Ticket::from_bits(0xFFFF_FFFF_FFFF)
+    }
 }
 
 /// A submission: the ticket when granted at once, `ticket + 2^48` when queued, negative when

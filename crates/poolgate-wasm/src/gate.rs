@@ -21,8 +21,14 @@ pub struct WasmGate {
     last_waited_ms: f64,
 }
 
+/// The driver's clock reading. A non-finite reading is ignored (it maps to the origin, and the
+/// gate's clock never moves back), so a broken clock cannot push the gate into the far future.
 fn now_of(ms: f64) -> Instant {
-    Instant::from_millis_f64(ms)
+    if ms.is_finite() {
+        Instant::from_millis_f64(ms)
+    } else {
+        Instant::ZERO
+    }
 }
 
 #[wasm_bindgen(js_class = Gate)]
