@@ -215,7 +215,7 @@ async function phaseThroughGate() {
     return result;
   } finally {
     await pgPool.end();
-    if (typeof gate.free === 'function') gate.free();
+    if (typeof gate.close === 'function') gate.close();
   }
 }
 
@@ -242,22 +242,24 @@ function printTable(columns) {
   for (const row of rows) console.log(fmt(row));
 }
 
+// A few of getMetrics()'s fields, those present (flattened one level: wait.p50Ms).
+const METRIC_LINES = [
+  ['submitted', 'succeeded', 'failed', 'queueTimeouts', 'rejectedFull'],
+  ['peakActive', 'peakQueued'],
+  ['wait.p50Ms', 'wait.p95Ms', 'wait.p99Ms', 'wait.maxMs'],
+  ['hold.p50Ms', 'hold.p95Ms', 'hold.p99Ms', 'hold.maxMs'],
+];
+
 function printMetrics(metrics) {
   if (!metrics || typeof metrics !== 'object') return;
-  const flat = [];
-  for (const [k, v] of Object.entries(metrics)) {
-    if (v !== null && typeof v === 'object' && !Array.isArray(v)) {
-      for (const [k2, v2] of Object.entries(v)) if (typeof v2 !== 'object') flat.push([`${k}.${k2}`, v2]);
-    } else if (typeof v !== 'object' && typeof v !== 'function') {
-      flat.push([k, v]);
-    }
-  }
-  if (flat.length === 0) return;
-  const show = (v) => (typeof v === 'number' && !Number.isInteger(v) ? v.toFixed(2) : String(v));
+  const get = (path) => path.split('.').reduce((o, k) => (o == null ? undefined : o[k]), metrics);
+  const show = (v) => (typeof v === 'number' && !Number.isInteger(v) ? v.toFixed(1) : String(v));
+  const lines = METRIC_LINES.map((keys) =>
+    keys.filter((k) => get(k) !== undefined && typeof get(k) !== 'object').map((k) => `${k}=${show(get(k))}`).join('  '),
+  ).filter(Boolean);
+  if (lines.length === 0) return;
   console.log('\npoolgate getMetrics():');
-  for (let i = 0; i < Math.min(flat.length, 16); i += 3) {
-    console.log(`  ${flat.slice(i, i + 3).map(([k, v]) => `${k}=${show(v)}`).join('  ')}`);
-  }
+  for (const line of lines) console.log(`  ${line}`);
 }
 
 // ---------------------------------------------------------------- main
