@@ -15,12 +15,17 @@ import { fileURLToPath } from 'node:url';
 import { aggregate } from './lib/aggregate.mjs';
 import { measureColdStart } from './lib/coldstart.mjs';
 import { measurePkgSizes } from './lib/pkg-size.mjs';
+import { methodNotes } from './lib/method-notes.mjs';
 import { CONTENDERS, FULL, QUICK, VARIANTS } from './lib/plan.mjs';
 import { renderMarkdown } from './lib/report-md.mjs';
 import { spawnJob } from './lib/spawn-job.mjs';
 
 const here = (p) => fileURLToPath(new URL(p, import.meta.url));
 const PEERS = ['p-limit', 'p-queue', 'async-sema', 'cockatiel'];
+
+function usage(message) {
+  return Object.assign(new Error(`${message} (see the comment at the top of bench/run.mjs)`), { usage: true });
+}
 
 function parseArgs(argv) {
   const opts = { quick: false };
@@ -29,12 +34,19 @@ function parseArgs(argv) {
     if (key === 'quick') opts.quick = true;
     else if (key === 'only') opts.only = value.split(',').map((s) => s.trim().toUpperCase());
     else if (key === 'contenders') opts.contenders = value.split(',').map((s) => s.trim());
-    else if (key === 'reps') opts.reps = Number(value);
+    else if (key === 'reps') {
+      opts.reps = Number(value);
+      if (!Number.isInteger(opts.reps) || opts.reps < 1) throw usage(`--reps wants a positive integer, got ${value}`);
+    }
     else if (key === 'out') opts.out = value;
-    else throw new Error(`unknown option ${arg} (see the comment at the top of bench/run.mjs)`);
+    else throw usage(`unknown option ${arg}`);
+  }
+  const scenarios = new Set(VARIANTS.map((v) => v.scenario));
+  for (const name of opts.only ?? []) {
+    if (!scenarios.has(name)) throw usage(`unknown scenario ${name}; known: ${[...scenarios].join(', ')}`);
   }
   for (const name of opts.contenders ?? []) {
-    if (!CONTENDERS.includes(name)) throw new Error(`unknown contender ${name}; known: ${CONTENDERS.join(', ')}`);
+    if (!CONTENDERS.includes(name)) throw usage(`unknown contender ${name}; known: ${CONTENDERS.join(', ')}`);
   }
   return opts;
 }
@@ -52,7 +64,12 @@ async function contenderInfo(name) {
   return info;
 }
 
-const fmtResult = (r) => (r.ok ? Object.entries(r.metrics).filter(([, v]) => typeof v === 'number').slice(0, 6).map(([k, v]) => `${k}=${+v.toFixed(2)}`).join(' ') : `${r.status}: ${r.message.split('\n')[0]}`);
+/** One progress line per measurement: its first few numeric metrics, or why it failed. */
+function fmtResult(r) {
+  if (!r.ok) return `${r.status}: ${r.message.split('\n')[0]}`;
+  const numbers = Object.entries(r.metrics).filter(([, v]) => typeof v === 'number');
+  return numbers.slice(0, 6).map(([k, v]) => `${k}=${+v.toFixed(2)}`).join(' ');
+}
 
 async function main() {
   const opts = parseArgs(process.argv.slice(2));
@@ -91,9 +108,10 @@ async function main() {
     }
   }
 
-  const extras = {};
+  const extras = { poolgate: contenders.includes('poolgate') ? (notBuilt.has('poolgate') ? 'not built' : 'ran') : 'not run' };
   const dist = here('../pkg/dist');
-  if (contenders.includes('poolgate')) extras.sizes = measurePkgSizes(dist);
+  // Only when poolgate ran: a package built halfway through the run would not match the table.
+  if (contenders.includes('poolgate') && !notBuilt.has('poolgate')) extras.sizes = measurePkgSizes(dist);
   if (extras.sizes) {
     try {
       extras.coldStart = measureColdStart(here('./scenarios/coldstart-bare.mjs'), here('./scenarios/coldstart-poolgate.mjs'), mode.coldStartRuns);
@@ -119,19 +137,7 @@ async function main() {
     totalSeconds: (performance.now() - started) / 1000,
   };
   const cells = aggregate(records);
-  const notes = [
-    'Each cell: one fresh `node` process per repetition (child_process.spawn), the median of the repetitions.',
-    'S1: a burst of `async () => {}` submitted at once, ops/s until all settled (after a 10k warm-up burst in the same process). ' +
-      'cockatiel and seed-wrapper drain their queue with Array#shift (O(n) on a deep queue) and run S1 at 100k ops instead of 1M, as marked.',
-    'S2: ops awaited one at a time; (median limiter round - median no-limiter round) / ops, rounds alternating in one process, gc before each.',
-    'S3 time: 1 ms timer ops at limit 100; wall time / (ops / 100 * 1 ms). S3 memory: limit 1, ops held on a pending gate, ' +
-      '(heapUsed after - before) / waiters with gc (--expose-gc), minus the same harness with no limiter; includes the promise each caller gets.',
-    'S4: 1 ms ops at limit 10, queue timeout 5 ms, all submitted at once. Lateness = time the caller sees the timeout - (submit time + 5 ms); ' +
-      'the submit loop itself delays early timers. "started after timeout": ops whose function ran after their caller had been rejected. ' +
-      '"queue left": entries in the limiter queue when the harness stopped watching (idle, or no op started for 500 ms).',
-    ...contenders.filter((c) => infos[c].queueTimeoutModel && c !== 'poolgate').map((c) => `S4 ${c}: queue timeout modelled as ${infos[c].queueTimeoutModel}.`),
-    'poolgate always runs with its queue timeout armed (60 s in S1-S3) and maxQueue 2,000,000. seed-wrapper is the seed\'s wrapper ported as is (no queue timeout; a 30 s timer per call, never cleared).',
-  ];
+  const notes = methodNotes(contenders, infos);
   const report = { meta, variants: variants.map(({ id, scenario, planned }) => ({ id, scenario, planned })), contenders, cells, extras, notes };
 
   mkdirSync(here('./results'), { recursive: true });
@@ -148,6 +154,6 @@ async function main() {
 }
 
 main().catch((err) => {
-  console.error(err?.stack ?? err);
+  console.error(err?.usage ? err.message : (err?.stack ?? err));
   process.exit(2);
 });

@@ -18,13 +18,22 @@ const COLUMNS = [
   { variant: 'S2', title: 'S2 ns/op over no limiter', cell: (m) => `${Math.round(m.nsPerOp)}` },
   { variant: 'S3-time', title: 'S3 time / ideal', cell: (m) => `${fixed(m.ratio, 2)}x` },
   { variant: 'S3-heap', title: 'S3 bytes / queued waiter', cell: (m) => `${Math.round(m.bytesPerWaiter)}` },
-  { variant: 'S4', title: 'S4 all settled', cell: (m) => `${fixed(m.settledMs / 1000, 2)} s` },
+  {
+    variant: 'S4',
+    title: 'S4 all settled',
+    cell: (m) => (m.unsettled > 0 ? `never: ${Math.round(m.unsettled)} callers left pending` : `${fixed(m.settledMs / 1000, 2)} s`),
+  },
   {
     variant: 'S4',
     title: 'S4 timeout late p50 / p99',
     cell: (m) => (m.timedOut === 0 ? 'none timed out' : `${fixed(m.lateP50Ms, 1)} / ${fixed(m.lateP99Ms, 1)} ms`),
   },
-  { variant: 'S4', title: 'S4 started after timeout', cell: (m) => `${Math.round(m.startedAfterTimeout)}` },
+  {
+    variant: 'S4',
+    title: 'S4 started after timeout / past deadline',
+    cell: (m) => `${Math.round(m.startedAfterTimeout)} / ${Math.round(m.startedPastDeadline)}`,
+  },
+  { variant: 'S4', title: 'S4 peak running (limit 10)', cell: (m) => `${Math.round(m.peakRunning)}` },
   { variant: 'S4', title: 'S4 queue left', cell: (m) => `${Math.round(m.queueLeft)}` },
 ];
 
@@ -36,12 +45,14 @@ function cellText(cells, column, contender, variant) {
 }
 
 function packageSection(extras) {
+  if (extras.poolgate === 'not run') return ['poolgate was not among the contenders of this run.'];
   if (!extras.sizes) return ['poolgate is not built (no `pkg/dist`): cold start and sizes not measured.'];
   const { sizes, coldStart } = extras;
   const kb = (b) => `${(b / 1024).toFixed(1)} KiB`;
   const lines = [
     `- .wasm: ${sizes.wasm.map((w) => `${w.file} ${kb(w.raw)} raw, ${kb(w.gzip)} gzip`).join('; ') || 'none found'}`,
-    `- JS files of pkg/dist: ${kb(sizes.jsRaw)} raw, ${kb(sizes.jsGzip)} gzip (${sizes.js.length} files)`,
+    `- JS files of pkg/dist: ${kb(sizes.jsRaw)} raw, ${kb(sizes.jsGzip)} gzip in all (${sizes.js.length} files: ` +
+      `${[...sizes.js].sort((a, b) => b.gzip - a.gzip).map((f) => `${f.file} ${kb(f.gzip)}`).join(', ')} gzip)`,
   ];
   if (coldStart?.error) lines.push(`- cold start: error: ${coldStart.error}`);
   else if (coldStart) {

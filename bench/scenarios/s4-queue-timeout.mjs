@@ -111,6 +111,7 @@ runWorker(async (params, contender) => {
     submitMs,
     settledMs: allSettledAt - t0,
     settleEnd,
+    unsettled: ops - settled,
     timedOut: lateMs.length,
     completed: state.reduce((n, s) => n + (s === DONE ? 1 : 0), 0),
     otherErrors,
