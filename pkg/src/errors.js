@@ -1,6 +1,20 @@
 // Errors poolgate gives to callers. Each has a stable `code` to branch on and, where the pool's
 // state explains the failure, a `poolStats` snapshot taken at the moment it happened.
 
+/**
+ * Runs `make` with stack capture off. Timeout errors are raised from the pool's timer, where a
+ * stack says nothing useful, and a burst can raise tens of thousands of them at once.
+ */
+export function withoutStack(make) {
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  try {
+    return make();
+  } finally {
+    Error.stackTraceLimit = limit;
+  }
+}
+
 /** Base class of every error poolgate itself raises. */
 export class PoolgateError extends Error {
   constructor(message, code, poolStats) {

@@ -60,7 +60,8 @@ export function optionalSignal(v) {
     v === null ||
     typeof v !== 'object' ||
     typeof v.aborted !== 'boolean' ||
-    typeof v.addEventListener !== 'function'
+    typeof v.addEventListener !== 'function' ||
+    typeof v.removeEventListener !== 'function'
   ) {
     throw new TypeError(`signal must be an AbortSignal, got ${describe(v)}`);
   }

@@ -13,6 +13,7 @@ import {
   QueueFullError,
   QueueTimeoutError,
   abortReason,
+  withoutStack,
 } from './errors.js';
 import {
   POOL_OPTIONS,
@@ -58,6 +59,7 @@ export class ConnectionPool {
   #timer = null;
   #timerAt = Infinity;
   #maxQueue;
+  #hasDefaultTimeout;
   #onTimer = () => {
     this.#timer = null;
     this.#timerAt = Infinity;
@@ -84,6 +86,7 @@ export class ConnectionPool {
       optionalBoolean('releaseOnTimeout', o.releaseOnTimeout),
     );
     this.#maxQueue = o.maxQueue ?? 10000;
+    this.#hasDefaultTimeout = o.operationTimeoutMs !== undefined && o.operationTimeoutMs !== Infinity;
   }
 
   /**
@@ -170,10 +173,8 @@ export class ConnectionPool {
   submit(op, signal, timeoutMs, deadline) {
     if (signal?.aborted) return Promise.reject(abortReason(signal));
     const now = clock();
-    const r =
-      signal === undefined && timeoutMs !== timeoutMs && deadline === Infinity
-        ? this.#gate.submit(now)
-        : this.#gate.submitWith(now, timeoutMs, deadline);
+    const plain = signal === undefined && timeoutMs !== timeoutMs && deadline === Infinity;
+    const r = plain ? this.#gate.submit(now) : this.#gate.submitWith(now, timeoutMs, deadline);
     // The call may have expired older waiters and reused one of their slots for this ticket:
     // settle those first, so the slot's table entry is free before it is reused.
     this.#drain();
@@ -181,12 +182,39 @@ export class ConnectionPool {
       this.#arm();
       return Promise.reject(this.#refusal(r));
     }
+    if (r < KIND && plain && !this.#hasDefaultTimeout) return this.#runGranted(op, r);
     return new Promise((resolve, reject) => {
       const w = new Waiter(op, signal, resolve, reject);
-      this.#track(w, r % KIND, signal);
+      if (!this.#track(w, r % KIND, r < KIND)) return;
       if (r < KIND) this.#start(w);
       this.#arm();
     });
+  }
+
+  /**
+   * Fast path: granted at once, and nothing can reject the caller before the operation settles
+   * (no timeout, no signal). The caller gets the operation's own promise; the release is
+   * attached first, so the slot is free again before the caller resumes.
+   */
+  #runGranted(op, ticket) {
+    let result;
+    try {
+      result = op();
+    } catch (e) {
+      this.#release(ticket, false);
+      return Promise.reject(e);
+    }
+    const p = Promise.resolve(result);
+    p.then(
+      () => this.#release(ticket, true),
+      () => this.#release(ticket, false),
+    );
+    return p;
+  }
+
+  #release(ticket, ok) {
+    this.#gate.release(clock(), ticket, ok);
+    this.#afterCall();
   }
 
   /** A back-off until `wakeAt` (ms on this pool's clock) that close() and abort can end. */
@@ -199,18 +227,34 @@ export class ConnectionPool {
       return Promise.reject(new PoolClosedError());
     }
     return new Promise((resolve, reject) => {
-      this.#track(new Waiter(null, signal, resolve, reject), t, signal);
+      if (!this.#track(new Waiter(null, signal, resolve, reject), t, false)) return;
       this.#arm();
     });
   }
 
-  #track(w, ticket, signal) {
+  /**
+   * Records the waiter under its ticket and listens to its signal. If the signal's
+   * `addEventListener` throws, the submission is undone (the slot released, or the waiter
+   * removed from the queue) and the caller gets that error; returns false then.
+   */
+  #track(w, ticket, holdsSlot) {
     w.ticket = ticket;
-    this.#entries[ticket >>> 0] = w;
-    if (signal !== undefined) {
+    if (w.signal !== undefined) {
       w.onAbort = () => this.#abort(w);
-      signal.addEventListener('abort', w.onAbort, { once: true });
+      try {
+        w.signal.addEventListener('abort', w.onAbort, { once: true });
+      } catch (e) {
+        w.onAbort = null;
+        w.done = true;
+        if (holdsSlot) this.#gate.release(clock(), ticket, false);
+        else this.#gate.cancel(clock(), ticket);
+        w.reject(e);
+        this.#afterCall();
+        return false;
+      }
     }
+    this.#entries[ticket >>> 0] = w;
+    return true;
   }
 
   #refusal(code) {
@@ -258,8 +302,13 @@ export class ConnectionPool {
   #finish(w) {
     w.done = true;
     if (w.onAbort !== null) {
-      w.signal.removeEventListener('abort', w.onAbort);
+      const onAbort = w.onAbort;
       w.onAbort = null;
+      try {
+        w.signal.removeEventListener('abort', onAbort);
+      } catch {
+        // A signal look-alike that cannot remove listeners must not keep the caller waiting.
+      }
     }
   }
 
@@ -284,12 +333,14 @@ export class ConnectionPool {
           // The slot stays with the operation (a zombie) until it settles.
           if (w.done) break;
           this.#finish(w);
-          w.reject(new OperationTimeoutError(this.getPoolStats()));
+          w.reject(withoutStack(() => new OperationTimeoutError(this.getPoolStats())));
           break;
         case QUEUE_TIMEOUT:
           this.#entries[index] = undefined;
           this.#finish(w);
-          w.reject(new QueueTimeoutError(this.getPoolStats(), gate.lastWaitedMs()));
+          w.reject(
+            withoutStack(() => new QueueTimeoutError(this.getPoolStats(), gate.lastWaitedMs())),
+          );
           break;
         case WOKEN:
           this.#entries[index] = undefined;

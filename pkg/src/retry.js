@@ -19,9 +19,9 @@ export function retryPolicyFrom(options) {
   const maxDelayMs = optionalNumber('maxDelayMs', o.maxDelayMs);
   const jitter = optionalNumber('jitter', o.jitter);
   const deadlineMs = optionalNumber('deadlineMs', o.deadlineMs);
-  if (deadlineMs !== undefined && !(deadlineMs >= 0)) {
+  if (deadlineMs !== undefined && !(deadlineMs >= 1)) {
     throw new RangeError(
-      `deadlineMs must be a number of milliseconds from 0 to Infinity, got ${deadlineMs}`,
+      `deadlineMs must be a number of milliseconds from 1 to Infinity, got ${deadlineMs}`,
     );
   }
   const key = `${maxRetries}|${delay}|${maxDelayMs}|${jitter}`;

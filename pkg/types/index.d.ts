@@ -68,7 +68,7 @@ export interface RetryOptions {
   maxDelayMs?: number;
   /** Fraction (0 to 1) of each back-off that may be randomly cut. Default 0. */
   jitter?: number;
-  /** Overall budget in ms for every attempt and back-off together. */
+  /** Overall budget in ms (at least 1) for every attempt and back-off together. */
   deadlineMs?: number;
 }
 
