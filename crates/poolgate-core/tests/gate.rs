@@ -467,3 +467,30 @@ fn a_deep_queue_with_timeouts_drains_in_linear_time() {
     assert_eq!(h.stats(), (1, 0, 0));
     assert_eq!(h.gate.poll_timeout(), None);
 }
+
+#[test]
+fn a_slot_freed_by_a_timeout_never_goes_to_a_waiter_expiring_in_the_same_tick() {
+    // With release_on_timeout, the operation's timeout frees its slot at t=100, the very tick
+    // the waiter's queue deadline passes: the waiter must be rejected, not granted late.
+    let mut h = Harness::new(Config {
+        max_connections: 1,
+        operation_timeout: Some(Duration::from_millis(100)),
+        queue_timeout: Some(Duration::from_millis(100)),
+        release_on_timeout: true,
+        ..Config::default()
+    });
+    let a = h.granted();
+    let w = h.queued();
+    h.advance_ms(100);
+    assert_eq!(
+        h.events(),
+        vec![
+            Event::OperationTimeout(a),
+            Event::QueueTimeout {
+                ticket: w,
+                waited: Duration::from_millis(100)
+            }
+        ]
+    );
+    assert_eq!(h.stats(), (0, 0, 1));
+}
