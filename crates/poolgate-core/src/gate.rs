@@ -300,9 +300,10 @@ impl Gate {
 
     // ---- internals ----------------------------------------------------------------------
 
-    /// Moves the clock forward (never back), fires due deadlines, then hands out free slots.
+    /// Moves the clock forward (never back, never past [`Instant::LATEST`]), fires due
+    /// deadlines, then hands out free slots.
     fn advance(&mut self, now: Instant) -> Instant {
-        self.now = self.now.max(now);
+        self.now = self.now.max(now.min(Instant::LATEST));
         let now = self.now;
         self.expire(now);
         self.grant_waiters(now);

@@ -37,6 +37,9 @@ impl Instant {
     pub const ZERO: Instant = Instant(0);
     /// A point later than any deadline the core will ever set; used for "never".
     pub const NEVER: Instant = Instant(u64::MAX);
+    /// The latest time the gate's clock can reach: a quarter of the range, so a deadline set
+    /// from it never saturates to [`Instant::NEVER`]. Later readings are clamped to it.
+    pub const LATEST: Instant = Instant(LATEST_MICROS);
 
     /// An instant `micros` microseconds after the origin.
     pub const fn from_micros(micros: u64) -> Self {

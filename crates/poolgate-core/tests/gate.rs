@@ -494,3 +494,22 @@ fn a_slot_freed_by_a_timeout_never_goes_to_a_waiter_expiring_in_the_same_tick() 
     );
     assert_eq!(h.stats(), (0, 0, 1));
 }
+
+#[test]
+fn a_clock_at_the_end_of_time_is_clamped_and_the_gate_keeps_working() {
+    // Found by cargo fuzz: `now == Instant::NEVER` made every deadline look passed.
+    let mut h = Harness::with(1, 4, None);
+    let a = h.granted();
+    let w = h.queued();
+    h.now = Instant::NEVER;
+    h.gate.handle_timeout(h.now);
+    h.check();
+    h.release(a);
+    assert_eq!(h.events(), vec![Event::Granted(w)]);
+    h.release(w);
+    let mut fresh = Gate::new(Config::default());
+    assert!(matches!(
+        fresh.submit(Instant::NEVER, Request::default()),
+        Ok(Submitted::Granted(_))
+    ));
+}
