@@ -182,7 +182,11 @@ export class ConnectionPool {
       this.#arm();
       return Promise.reject(this.#refusal(r));
     }
-    if (r < KIND && plain && !this.#hasDefaultTimeout) return this.#runGranted(op, r);
+    if (r < KIND && plain && !this.#hasDefaultTimeout) {
+      // Events drained above may have started waiters with deadlines of their own.
+      this.#arm();
+      return this.#runGranted(op, r);
+    }
     return new Promise((resolve, reject) => {
       const w = new Waiter(op, signal, resolve, reject);
       if (!this.#track(w, r % KIND, r < KIND)) return;
