@@ -24,7 +24,9 @@ const here = (p) => fileURLToPath(new URL(p, import.meta.url));
 const PEERS = ['p-limit', 'p-queue', 'async-sema', 'cockatiel'];
 
 function usage(message) {
-  return Object.assign(new Error(`${message} (see the comment at the top of bench/run.mjs)`), { usage: true });
+  return Object.assign(new Error(`${message} (see the comment at the top of bench/run.mjs)`), {
+    usage: true,
+  });
 }
 
 function parseArgs(argv) {
@@ -36,17 +38,19 @@ function parseArgs(argv) {
     else if (key === 'contenders') opts.contenders = value.split(',').map((s) => s.trim());
     else if (key === 'reps') {
       opts.reps = Number(value);
-      if (!Number.isInteger(opts.reps) || opts.reps < 1) throw usage(`--reps wants a positive integer, got ${value}`);
-    }
-    else if (key === 'out') opts.out = value;
+      if (!Number.isInteger(opts.reps) || opts.reps < 1)
+        throw usage(`--reps wants a positive integer, got ${value}`);
+    } else if (key === 'out') opts.out = value;
     else throw usage(`unknown option ${arg}`);
   }
   const scenarios = new Set(VARIANTS.map((v) => v.scenario));
   for (const name of opts.only ?? []) {
-    if (!scenarios.has(name)) throw usage(`unknown scenario ${name}; known: ${[...scenarios].join(', ')}`);
+    if (!scenarios.has(name))
+      throw usage(`unknown scenario ${name}; known: ${[...scenarios].join(', ')}`);
   }
   for (const name of opts.contenders ?? []) {
-    if (!CONTENDERS.includes(name)) throw usage(`unknown contender ${name}; known: ${CONTENDERS.join(', ')}`);
+    if (!CONTENDERS.includes(name))
+      throw usage(`unknown contender ${name}; known: ${CONTENDERS.join(', ')}`);
   }
   return opts;
 }
@@ -68,7 +72,10 @@ async function contenderInfo(name) {
 function fmtResult(r) {
   if (!r.ok) return `${r.status}: ${r.message.split('\n')[0]}`;
   const numbers = Object.entries(r.metrics).filter(([, v]) => typeof v === 'number');
-  return numbers.slice(0, 6).map(([k, v]) => `${k}=${+v.toFixed(2)}`).join(' ');
+  return numbers
+    .slice(0, 6)
+    .map(([k, v]) => `${k}=${+v.toFixed(2)}`)
+    .join(' ');
 }
 
 async function main() {
@@ -76,11 +83,15 @@ async function main() {
   const mode = opts.quick ? QUICK : FULL;
   const reps = opts.reps ?? mode.reps;
   const contenders = opts.contenders ?? CONTENDERS;
-  const variants = VARIANTS.filter((v) => !opts.only || opts.only.includes(v.scenario)).map((v) => ({
-    ...v,
-    planned: opts.quick ? v.quick : v.full,
-  }));
-  const infos = Object.fromEntries(await Promise.all(contenders.map(async (c) => [c, await contenderInfo(c)])));
+  const variants = VARIANTS.filter((v) => !opts.only || opts.only.includes(v.scenario)).map(
+    (v) => ({
+      ...v,
+      planned: opts.quick ? v.quick : v.full,
+    }),
+  );
+  const infos = Object.fromEntries(
+    await Promise.all(contenders.map(async (c) => [c, await contenderInfo(c)])),
+  );
 
   const started = performance.now();
   const records = [];
@@ -91,30 +102,50 @@ async function main() {
       for (const contender of contenders) {
         const info = infos[contender];
         const params = { ...variant.planned, contender };
-        if (variant.capOpsForDeepQueue && info.deepQueueOps && !opts.quick) params.ops = Math.min(params.ops, info.deepQueueOps);
+        if (variant.capOpsForDeepQueue && info.deepQueueOps && !opts.quick)
+          params.ops = Math.min(params.ops, info.deepQueueOps);
         let record;
-        if (variant.needsQueueTimeout && !info.queueTimeout) record = { ok: false, status: 'no queue timeout', message: '' };
+        if (variant.needsQueueTimeout && !info.queueTimeout)
+          record = { ok: false, status: 'no queue timeout', message: '' };
         else if (notBuilt.has(contender)) record = notBuilt.get(contender);
         else {
           const t0 = performance.now();
-          record = await spawnJob(here(`./scenarios/${variant.script}`), variant.nodeFlags ?? [], params, mode.jobTimeoutMs);
+          record = await spawnJob(
+            here(`./scenarios/${variant.script}`),
+            variant.nodeFlags ?? [],
+            params,
+            mode.jobTimeoutMs,
+          );
           if (record.status === 'not built') notBuilt.set(contender, record);
           if (record.status === 'error') crashed++;
           const secs = ((performance.now() - t0) / 1000).toFixed(1);
-          console.error(`[${variant.id}] ${contender} rep ${rep}/${reps} (${secs} s): ${fmtResult(record)}`);
+          console.error(
+            `[${variant.id}] ${contender} rep ${rep}/${reps} (${secs} s): ${fmtResult(record)}`,
+          );
         }
         records.push({ variant: variant.id, contender, params, record });
       }
     }
   }
 
-  const extras = { poolgate: contenders.includes('poolgate') ? (notBuilt.has('poolgate') ? 'not built' : 'ran') : 'not run' };
+  const extras = {
+    poolgate: contenders.includes('poolgate')
+      ? notBuilt.has('poolgate')
+        ? 'not built'
+        : 'ran'
+      : 'not run',
+  };
   const dist = here('../pkg/dist');
   // Only when poolgate ran: a package built halfway through the run would not match the table.
-  if (contenders.includes('poolgate') && !notBuilt.has('poolgate')) extras.sizes = measurePkgSizes(dist);
+  if (contenders.includes('poolgate') && !notBuilt.has('poolgate'))
+    extras.sizes = measurePkgSizes(dist);
   if (extras.sizes) {
     try {
-      extras.coldStart = measureColdStart(here('./scenarios/coldstart-bare.mjs'), here('./scenarios/coldstart-poolgate.mjs'), mode.coldStartRuns);
+      extras.coldStart = measureColdStart(
+        here('./scenarios/coldstart-bare.mjs'),
+        here('./scenarios/coldstart-poolgate.mjs'),
+        mode.coldStartRuns,
+      );
     } catch (err) {
       extras.coldStart = { error: err.message };
       crashed++;
@@ -122,7 +153,8 @@ async function main() {
   }
 
   const versions = { node: process.version };
-  for (const name of PEERS.filter((p) => contenders.includes(p))) versions[name] = version(here(`./node_modules/${name}/package.json`));
+  for (const name of PEERS.filter((p) => contenders.includes(p)))
+    versions[name] = version(here(`./node_modules/${name}/package.json`));
   if (contenders.includes('poolgate')) versions.poolgate = version(here('../pkg/package.json'));
   const meta = {
     date: new Date().toISOString(),
@@ -138,7 +170,14 @@ async function main() {
   };
   const cells = aggregate(records);
   const notes = methodNotes(contenders, infos);
-  const report = { meta, variants: variants.map(({ id, scenario, planned }) => ({ id, scenario, planned })), contenders, cells, extras, notes };
+  const report = {
+    meta,
+    variants: variants.map(({ id, scenario, planned }) => ({ id, scenario, planned })),
+    contenders,
+    cells,
+    extras,
+    notes,
+  };
 
   mkdirSync(here('./results'), { recursive: true });
   const name = opts.out ?? (opts.quick ? 'quick' : 'latest');

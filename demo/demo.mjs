@@ -12,11 +12,11 @@ import pg from 'pg';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 
-const CALLS = 500;          // concurrent queries fired at once
-const PG_POOL_MAX = 50;     // the app's pg.Pool size, in both phases
-const GATE_MAX = 15;        // poolgate's maxConnections
+const CALLS = 500; // concurrent queries fired at once
+const PG_POOL_MAX = 50; // the app's pg.Pool size, in both phases
+const GATE_MAX = 15; // poolgate's maxConnections
 const QUERY = 'SELECT pg_sleep(0.02), $1::int AS i'; // holds a connection ~20 ms
-const SAMPLE_MS = 10;       // pg_stat_activity sampling period
+const SAMPLE_MS = 10; // pg_stat_activity sampling period
 const WATCHDOG_MS = 120_000;
 
 const DATABASE_URL = process.env.DATABASE_URL;
@@ -60,7 +60,9 @@ function errorKind(err) {
 }
 
 async function serverConnectionsOfApp(client) {
-  const r = await client.query("SELECT count(*)::int AS n FROM pg_stat_activity WHERE usename = 'app'");
+  const r = await client.query(
+    "SELECT count(*)::int AS n FROM pg_stat_activity WHERE usename = 'app'",
+  );
   return r.rows[0].n;
 }
 
@@ -81,7 +83,9 @@ async function startMonitor() {
     }
   })();
   return {
-    get peak() { return peak; },
+    get peak() {
+      return peak;
+    },
     async stop() {
       stopped = true;
       await loop;
@@ -176,7 +180,11 @@ async function runPhase({ title, call, gateStats }) {
 }
 
 function newPgPool() {
-  const pool = new pg.Pool({ connectionString: DATABASE_URL, max: PG_POOL_MAX, connectionTimeoutMillis: 5000 });
+  const pool = new pg.Pool({
+    connectionString: DATABASE_URL,
+    max: PG_POOL_MAX,
+    connectionTimeoutMillis: 5000,
+  });
   pool.on('error', () => {}); // idle-client errors; the queries report their own
   return pool;
 }
@@ -200,7 +208,12 @@ async function phaseThroughGate() {
   try {
     ({ ConnectionPool } = await import('poolgate'));
   } catch (err) {
-    throw Object.assign(new Error(`cannot load the poolgate package: ${err.message.split('\n')[0]}\n  (build it with scripts/build, or run only phase 1 with --phase=1)`), { brief: true });
+    throw Object.assign(
+      new Error(
+        `cannot load the poolgate package: ${err.message.split('\n')[0]}\n  (build it with scripts/build, or run only phase 1 with --phase=1)`,
+      ),
+      { brief: true },
+    );
   }
   const gate = new ConnectionPool({ maxConnections: GATE_MAX });
   const pgPool = newPgPool();
@@ -236,7 +249,8 @@ function printTable(columns) {
   ];
   const header = ['', ...columns.map(([name]) => name)];
   const widths = header.map((h, c) => Math.max(h.length, ...rows.map((row) => row[c].length)));
-  const fmt = (row) => row.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join('   ');
+  const fmt = (row) =>
+    row.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join('   ');
   console.log(`\n${fmt(header)}`);
   console.log(widths.map((w) => '-'.repeat(w)).join('   '));
   for (const row of rows) console.log(fmt(row));
@@ -255,7 +269,10 @@ function printMetrics(metrics) {
   const get = (path) => path.split('.').reduce((o, k) => (o == null ? undefined : o[k]), metrics);
   const show = (v) => (typeof v === 'number' && !Number.isInteger(v) ? v.toFixed(1) : String(v));
   const lines = METRIC_LINES.map((keys) =>
-    keys.filter((k) => get(k) !== undefined && typeof get(k) !== 'object').map((k) => `${k}=${show(get(k))}`).join('  '),
+    keys
+      .filter((k) => get(k) !== undefined && typeof get(k) !== 'object')
+      .map((k) => `${k}=${show(get(k))}`)
+      .join('  '),
   ).filter(Boolean);
   if (lines.length === 0) return;
   console.log('\npoolgate getMetrics():');
@@ -274,9 +291,15 @@ async function main() {
   const { max, reserved } = settings.rows[0];
 
   console.log('poolgate demo');
-  console.log(`  PostgreSQL accepts ${max} connections, ${max - reserved} of them for the app's role (the rest are reserved for superusers).`);
-  console.log(`  The app's pg.Pool is allowed ${PG_POOL_MAX}: more than the server takes, as when many instances each open their own pool.`);
-  console.log(`  A burst of ${CALLS} concurrent queries arrives (each holds its connection ~20 ms).`);
+  console.log(
+    `  PostgreSQL accepts ${max} connections, ${max - reserved} of them for the app's role (the rest are reserved for superusers).`,
+  );
+  console.log(
+    `  The app's pg.Pool is allowed ${PG_POOL_MAX}: more than the server takes, as when many instances each open their own pool.`,
+  );
+  console.log(
+    `  A burst of ${CALLS} concurrent queries arrives (each holds its connection ~20 ms).`,
+  );
 
   const columns = [];
   let p1;
@@ -293,16 +316,23 @@ async function main() {
   printTable(columns);
   if (p2) {
     const s = p2.gateStats;
-    console.log(`\npoolgate getPoolStats() at the end: active ${s.activeConnections}/${s.maxConnections}, queued ${s.queuedConnections}, available ${s.availableConnections}`);
+    console.log(
+      `\npoolgate getPoolStats() at the end: active ${s.activeConnections}/${s.maxConnections}, queued ${s.queuedConnections}, available ${s.availableConnections}`,
+    );
     printMetrics(p2.gateMetrics);
   }
 
   const problems = [];
-  if (p1 && p1.failed === 0) problems.push('phase 1 (without the gate) had no error: the demo did not overload the server');
+  if (p1 && p1.failed === 0)
+    problems.push('phase 1 (without the gate) had no error: the demo did not overload the server');
   if (p2) {
-    if (p2.ok !== CALLS) problems.push(`phase 2 (poolgate) succeeded ${p2.ok}/${CALLS}, expected ${CALLS}/${CALLS}`);
+    if (p2.ok !== CALLS)
+      problems.push(`phase 2 (poolgate) succeeded ${p2.ok}/${CALLS}, expected ${CALLS}/${CALLS}`);
     if (p2.failed !== 0) problems.push(`phase 2 (poolgate) had ${p2.failed} errors, expected 0`);
-    if (p2.peak > GATE_MAX) problems.push(`phase 2 (poolgate) peaked at ${p2.peak} server connections, above the gate's ${GATE_MAX}`);
+    if (p2.peak > GATE_MAX)
+      problems.push(
+        `phase 2 (poolgate) peaked at ${p2.peak} server connections, above the gate's ${GATE_MAX}`,
+      );
   }
   if (problems.length > 0) {
     console.log('\nFAIL:');
@@ -311,7 +341,10 @@ async function main() {
   } else {
     const parts = [];
     if (p1) parts.push(`without the gate ${p1.failed}/${CALLS} queries failed`);
-    if (p2) parts.push(`through poolgate ${p2.ok}/${CALLS} succeeded with at most ${p2.peak} server connections`);
+    if (p2)
+      parts.push(
+        `through poolgate ${p2.ok}/${CALLS} succeeded with at most ${p2.peak} server connections`,
+      );
     console.log(`\nOK: ${parts.join('; ')}.`);
   }
 }

@@ -122,8 +122,17 @@ function showStats(stats, burst, done) {
 
 function clearTally() {
   for (const id of [
-    'succeeded', 'queue-timeouts', 'other-errors', 'errors', 'peak-active', 'peak-queued',
-    'wait-p50', 'wait-p99', 'hold-p50', 'hold-p99', 'wall',
+    'succeeded',
+    'queue-timeouts',
+    'other-errors',
+    'errors',
+    'peak-active',
+    'peak-queued',
+    'wait-p50',
+    'wait-p99',
+    'hold-p50',
+    'hold-p99',
+    'wall',
   ]) {
     $(id).textContent = '–';
   }
@@ -171,21 +180,24 @@ async function runBurst() {
   const settled = [];
   for (let i = 0; i < burst; i++) {
     settled.push(
-      p.run(query).then(
-        () => {
-          succeeded++;
-        },
-        (e) => {
-          if (e?.name === 'QueueTimeoutError') queueTimeouts++;
-          else {
-            const name = e?.name ?? 'Error';
-            otherErrors.set(name, (otherErrors.get(name) ?? 0) + 1);
-          }
-        },
-      ).finally(() => {
-        done++;
-        record(false);
-      }),
+      p
+        .run(query)
+        .then(
+          () => {
+            succeeded++;
+          },
+          (e) => {
+            if (e?.name === 'QueueTimeoutError') queueTimeouts++;
+            else {
+              const name = e?.name ?? 'Error';
+              otherErrors.set(name, (otherErrors.get(name) ?? 0) + 1);
+            }
+          },
+        )
+        .finally(() => {
+          done++;
+          record(false);
+        }),
     );
   }
 

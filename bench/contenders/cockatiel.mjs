@@ -10,7 +10,8 @@ const { bulkhead, timeout, wrap, TimeoutStrategy, TaskCancelledError } = cockati
 
 export const info = {
   queueTimeout: true,
-  queueTimeoutModel: 'wrap(timeout(ms, Aggressive), bulkhead(limit, queue)) (a deadline on queue wait + run)',
+  queueTimeoutModel:
+    'wrap(timeout(ms, Aggressive), bulkhead(limit, queue)) (a deadline on queue wait + run)',
   // Array#shift on a deep queue is O(n): S1 runs at 100k ops instead of 1M.
   deepQueueOps: 100_000,
 };

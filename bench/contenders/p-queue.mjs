@@ -8,7 +8,8 @@ import PQueue from 'p-queue';
 
 export const info = {
   queueTimeout: true,
-  queueTimeoutModel: 'add(op, { signal: AbortSignal.timeout(ms) }) (a deadline on queue wait + run)',
+  queueTimeoutModel:
+    'add(op, { signal: AbortSignal.timeout(ms) }) (a deadline on queue wait + run)',
 };
 
 export async function create({ limit, queueTimeoutMs }) {

@@ -18,7 +18,8 @@ export function aggregate(records) {
   const cells = {};
   for (const { variant, contender, params, record } of records) {
     cells[variant] ??= {};
-    const cell = (cells[variant][contender] ??= { status: 'ok', params, reps: [], messages: [] });
+    cells[variant][contender] ??= { status: 'ok', params, reps: [], messages: [] };
+    const cell = cells[variant][contender];
     if (record.ok) cell.reps.push(record.metrics);
     else {
       cell.messages.push(record.message);

@@ -14,7 +14,7 @@ export function methodNotes(contenders, infos) {
       'the submit loop itself delays early timers. "started after timeout": ops whose function ran after their caller had been rejected. ' +
       '"past deadline": ops whose function started later than submit time + 5 ms, whatever the caller was told. ' +
       '"peak running": most ops running at once, as the ops themselves count it. "queue left": entries in the limiter queue when the ' +
-      'harness stopped watching (idle, or no op started for 500 ms). A ref\'d interval keeps the process alive, as a server would; ' +
+      "harness stopped watching (idle, or no op started for 500 ms). A ref'd interval keeps the process alive, as a server would; " +
       'callers still pending at the cap (60 s; 5 s with --quick) are reported as never settled.',
     'none has no limit: its S3 ratio is the harness floor (all timers at once), not a figure to compare.',
     ...modelled.map((c) => `S4 ${c}: queue timeout modelled as ${infos[c].queueTimeoutModel}.`),

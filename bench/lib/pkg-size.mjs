@@ -13,7 +13,11 @@ function walk(dir) {
 
 function sizeOf(file, root) {
   const bytes = readFileSync(file);
-  return { file: relative(root, file), raw: bytes.length, gzip: gzipSync(bytes, { level: 9 }).length };
+  return {
+    file: relative(root, file),
+    raw: bytes.length,
+    gzip: gzipSync(bytes, { level: 9 }).length,
+  };
 }
 
 export function measurePkgSizes(distDir) {

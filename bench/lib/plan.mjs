@@ -1,7 +1,15 @@
 // What the driver runs: the scenarios (each split into the variants that get their own table
 // column), their full and --quick sizes, and the contenders in table order.
 
-export const CONTENDERS = ['none', 'p-limit', 'p-queue', 'async-sema', 'cockatiel', 'seed-wrapper', 'poolgate'];
+export const CONTENDERS = [
+  'none',
+  'p-limit',
+  'p-queue',
+  'async-sema',
+  'cockatiel',
+  'seed-wrapper',
+  'poolgate',
+];
 
 /** One entry per table column group; `scenario` is what --only=S1,... selects. */
 export const VARIANTS = [

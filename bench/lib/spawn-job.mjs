@@ -19,11 +19,20 @@ export function spawnJob(scriptPath, nodeFlags, params, timeoutMs) {
     }, timeoutMs);
     child.on('close', (code, signal) => {
       clearTimeout(timer);
-      const line = stdout.trim().split('\n').reverse().find((l) => l.startsWith('{'));
-      if (timedOut) return resolve({ ok: false, status: 'error', message: `timed out after ${timeoutMs} ms` });
+      const line = stdout
+        .trim()
+        .split('\n')
+        .reverse()
+        .find((l) => l.startsWith('{'));
+      if (timedOut)
+        return resolve({ ok: false, status: 'error', message: `timed out after ${timeoutMs} ms` });
       if (!line) {
         const why = stderr.trim().split('\n').slice(-3).join(' | ');
-        return resolve({ ok: false, status: 'error', message: `exit ${code ?? signal}, no result: ${why}` });
+        return resolve({
+          ok: false,
+          status: 'error',
+          message: `exit ${code ?? signal}, no result: ${why}`,
+        });
       }
       try {
         resolve(JSON.parse(line));

@@ -22,7 +22,11 @@ function emit(record) {
 export async function runWorker(measure) {
   const params = JSON.parse(process.argv[2] ?? '{}');
   process.once('beforeExit', () => {
-    emit({ ok: false, status: 'error', message: 'event loop emptied before the scenario finished: a promise never settled' });
+    emit({
+      ok: false,
+      status: 'error',
+      message: 'event loop emptied before the scenario finished: a promise never settled',
+    });
     process.exit(1);
   });
   let code = 0;

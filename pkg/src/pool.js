@@ -86,7 +86,8 @@ export class ConnectionPool {
       optionalBoolean('releaseOnTimeout', o.releaseOnTimeout),
     );
     this.#maxQueue = o.maxQueue ?? 10000;
-    this.#hasDefaultTimeout = o.operationTimeoutMs !== undefined && o.operationTimeoutMs !== Infinity;
+    this.#hasDefaultTimeout =
+      o.operationTimeoutMs !== undefined && o.operationTimeoutMs !== Infinity;
   }
 
   /**
@@ -130,7 +131,12 @@ export class ConnectionPool {
         ...RETRY_ONLY_OPTIONS,
       ]);
       const { signal, timeoutMs, idempotent, ...retry } = o;
-      return this.run(op, { signal, timeoutMs, idempotent, retry: { ...retry, maxRetries, delay } });
+      return this.run(op, {
+        signal,
+        timeoutMs,
+        idempotent,
+        retry: { ...retry, maxRetries, delay },
+      });
     } catch (e) {
       return Promise.reject(e);
     }
@@ -173,7 +179,7 @@ export class ConnectionPool {
   submit(op, signal, timeoutMs, deadline) {
     if (signal?.aborted) return Promise.reject(abortReason(signal));
     const now = clock();
-    const plain = signal === undefined && timeoutMs !== timeoutMs && deadline === Infinity;
+    const plain = signal === undefined && Number.isNaN(timeoutMs) && deadline === Infinity;
     const r = plain ? this.#gate.submit(now) : this.#gate.submitWith(now, timeoutMs, deadline);
     // The call may have expired older waiters and reused one of their slots for this ticket:
     // settle those first, so the slot's table entry is free before it is reused.

@@ -106,7 +106,10 @@ export declare class ConnectionPool {
 
 export declare function getDefaultPool(): ConnectionPool;
 export declare function setDefaultPool(pool: ConnectionPool): void;
-export declare function withConnectionPool<T>(op: () => T | PromiseLike<T>, timeout?: number): Promise<T>;
+export declare function withConnectionPool<T>(
+  op: () => T | PromiseLike<T>,
+  timeout?: number,
+): Promise<T>;
 export declare function withRetryAndPool<T>(
   op: () => T | PromiseLike<T>,
   maxRetries?: number,

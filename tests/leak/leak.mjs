@@ -133,7 +133,9 @@ async function round(n, label) {
     const results = await Promise.allSettled(ps);
     for (const r of results) tally(r);
     if (getEventListeners(batch.signal, 'abort').length !== 0) {
-      unexpected.push(`batch signal kept ${getEventListeners(batch.signal, 'abort').length} listeners`);
+      unexpected.push(
+        `batch signal kept ${getEventListeners(batch.signal, 'abort').length} listeners`,
+      );
     }
   }
   // Zombies finish on their own timers; wait for the pool to go idle.
@@ -144,7 +146,9 @@ async function round(n, label) {
 function isIdle() {
   const s = pool.getPoolStats();
   const m = pool.getMetrics();
-  return s.activeConnections === 0 && s.queuedConnections === 0 && m.zombies === 0 && m.sleeping === 0;
+  return (
+    s.activeConnections === 0 && s.queuedConnections === 0 && m.zombies === 0 && m.sleeping === 0
+  );
 }
 
 async function heap() {
@@ -162,9 +166,12 @@ const after = await heap();
 
 const failures = [];
 const listeners = reused.map((c) => getEventListeners(c.signal, 'abort').length);
-if (listeners.some((n) => n !== 0)) failures.push(`abort listeners left on reused signals: ${listeners}`);
+if (listeners.some((n) => n !== 0))
+  failures.push(`abort listeners left on reused signals: ${listeners}`);
 if (listenerCalls.added === 0 || listenerCalls.added !== listenerCalls.removed) {
-  failures.push(`reused signals: ${listenerCalls.added} listeners added, ${listenerCalls.removed} removed`);
+  failures.push(
+    `reused signals: ${listenerCalls.added} listeners added, ${listenerCalls.removed} removed`,
+  );
 }
 const stats = pool.getPoolStats();
 const metrics = pool.getMetrics();
@@ -176,7 +183,9 @@ if (metrics.zombies !== 0) failures.push(`zombies ${metrics.zombies}`);
 if (metrics.sleeping !== 0) failures.push(`sleeping ${metrics.sleeping}`);
 const growth = (after.heapUsed - before.heapUsed) / before.heapUsed;
 if (growth > HEAP_TOLERANCE) {
-  failures.push(`heap grew ${(growth * 100).toFixed(1)}% (${before.heapUsed} -> ${after.heapUsed})`);
+  failures.push(
+    `heap grew ${(growth * 100).toFixed(1)}% (${before.heapUsed} -> ${after.heapUsed})`,
+  );
 }
 if (unexpected.length > 0) failures.push(`unexpected outcomes: ${unexpected.join(' | ')}`);
 const kinds = ['ok', 'queueTimeout', 'operationTimeout', 'aborted', 'transientGaveUp', 'opError'];

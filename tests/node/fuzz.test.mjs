@@ -316,45 +316,51 @@ const hostileGetterObject = fc
     minLength: 1,
     maxLength: 3,
   })
-  .map((keys) => new Lazy(`getters ${keys.join(',')}`, () => {
-    const o = {};
-    for (const k of keys) {
-      Object.defineProperty(o, k, {
-        enumerable: true,
-        get() {
-          throw new HostileError(`getter ${k}`);
-        },
-      });
-    }
-    return o;
-  }));
+  .map(
+    (keys) =>
+      new Lazy(`getters ${keys.join(',')}`, () => {
+        const o = {};
+        for (const k of keys) {
+          Object.defineProperty(o, k, {
+            enumerable: true,
+            get() {
+              throw new HostileError(`getter ${k}`);
+            },
+          });
+        }
+        return o;
+      }),
+  );
 
 /** A proxy whose every trap throws. */
-const throwingProxy = fc.constantFrom('object', 'function', 'array').map((kind) => new Lazy(`throwing ${kind} proxy`, () => {
-  const target = kind === 'function' ? function () {} : kind === 'array' ? [] : {};
-  const trap = (name) => () => {
-    throw new HostileError(`trap ${name}`);
-  };
-  const handler = {};
-  for (const name of [
-    'get',
-    'set',
-    'has',
-    'ownKeys',
-    'getOwnPropertyDescriptor',
-    'getPrototypeOf',
-    'defineProperty',
-    'deleteProperty',
-    'apply',
-    'construct',
-    'isExtensible',
-    'preventExtensions',
-    'setPrototypeOf',
-  ]) {
-    handler[name] = trap(name);
-  }
-  return new Proxy(target, handler);
-}));
+const throwingProxy = fc.constantFrom('object', 'function', 'array').map(
+  (kind) =>
+    new Lazy(`throwing ${kind} proxy`, () => {
+      const target = kind === 'function' ? () => {} : kind === 'array' ? [] : {};
+      const trap = (name) => () => {
+        throw new HostileError(`trap ${name}`);
+      };
+      const handler = {};
+      for (const name of [
+        'get',
+        'set',
+        'has',
+        'ownKeys',
+        'getOwnPropertyDescriptor',
+        'getPrototypeOf',
+        'defineProperty',
+        'deleteProperty',
+        'apply',
+        'construct',
+        'isExtensible',
+        'preventExtensions',
+        'setPrototypeOf',
+      ]) {
+        handler[name] = trap(name);
+      }
+      return new Proxy(target, handler);
+    }),
+);
 
 /** A transparent proxy around a value: must behave exactly as the value. */
 const transparentProxy = (inner) =>
@@ -368,17 +374,19 @@ const symbolValue = fc.oneof(
 );
 
 /** Objects whose coercion throws: valueOf/toString/Symbol.toPrimitive. */
-const coercionBomb = fc.constant(new Lazy('coercion bomb', () => ({
-  valueOf() {
-    throw new HostileError('valueOf');
-  },
-  toString() {
-    throw new HostileError('toString');
-  },
-  [Symbol.toPrimitive]() {
-    throw new HostileError('toPrimitive');
-  },
-})));
+const coercionBomb = fc.constant(
+  new Lazy('coercion bomb', () => ({
+    valueOf() {
+      throw new HostileError('valueOf');
+    },
+    toString() {
+      throw new HostileError('toString');
+    },
+    [Symbol.toPrimitive]() {
+      throw new HostileError('toPrimitive');
+    },
+  })),
+);
 
 const anything = fc.anything({
   maxDepth: 2,
@@ -418,17 +426,24 @@ const fakeSignal = fc
   .record(
     {
       aborted: fc.oneof(fc.boolean(), weird),
-      addEventListener: fc.oneof(fc.constant(() => {}), weird),
-      removeEventListener: fc.oneof(fc.constant(() => {}), weird),
+      addEventListener: fc.oneof(
+        fc.constant(() => {}),
+        weird,
+      ),
+      removeEventListener: fc.oneof(
+        fc.constant(() => {}),
+        weird,
+      ),
       reason: fc.constant(new HostileError('fake signal reason')),
     },
     { requiredKeys: [] },
   )
-  .map((r) =>
-    new Lazy('signal look-alike', () => {
-      const o = realize(r);
-      return o;
-    }),
+  .map(
+    (r) =>
+      new Lazy('signal look-alike', () => {
+        const o = realize(r);
+        return o;
+      }),
   );
 
 /** A signal or something that may pass for one. Aborted real signals carry a HostileError reason. */
@@ -437,28 +452,28 @@ const signalLike = fc.oneof(
   fc.constant(null).map(() => AbortSignal.abort(new HostileError('abort reason'))),
   fc.constant(null).map(() => AbortSignal.abort()),
   // Look-alikes that pass the `aborted`/`addEventListener` check but misbehave later.
-  ...([
-        fc.constantFrom(
-          new Lazy('signal without removeEventListener', () => ({
-            aborted: false,
-            addEventListener() {},
-          })),
-          new Lazy('signal whose addEventListener throws', () => ({
-            aborted: false,
-            addEventListener() {
-              throw new HostileError('addEventListener');
-            },
-            removeEventListener() {},
-          })),
-          new Lazy('signal whose removeEventListener throws', () => ({
-            aborted: false,
-            addEventListener() {},
-            removeEventListener() {
-              throw new HostileError('removeEventListener');
-            },
-          })),
-        ),
-      ]),
+  ...[
+    fc.constantFrom(
+      new Lazy('signal without removeEventListener', () => ({
+        aborted: false,
+        addEventListener() {},
+      })),
+      new Lazy('signal whose addEventListener throws', () => ({
+        aborted: false,
+        addEventListener() {
+          throw new HostileError('addEventListener');
+        },
+        removeEventListener() {},
+      })),
+      new Lazy('signal whose removeEventListener throws', () => ({
+        aborted: false,
+        addEventListener() {},
+        removeEventListener() {
+          throw new HostileError('removeEventListener');
+        },
+      })),
+    ),
+  ],
   fakeSignal,
   // A plain weird value, unless it is a throwing function proxy (which would pass as a signal
   // only inside an object; as the signal itself it is refused, being no object).
@@ -530,8 +545,10 @@ const operation = fc.oneof(
         throw opError;
       },
       () => Promise.reject(opError),
+      // biome-ignore lint/suspicious/noThenProperty: a thenable operation is a case under test
       () => ({ then: (resolve) => resolve('thenable') }),
       () => ({
+        // biome-ignore lint/suspicious/noThenProperty: a thenable whose then throws is a case under test
         then() {
           throw opError;
         },
@@ -641,11 +658,18 @@ test('retry back-offs with arbitrary delays end by abort and leave the pool idle
         cases++;
         const ac = new AbortController();
         const reason = new HostileError('aborted by the fuzz');
-        const p = pool.withRetryAndPool(transient, maxRetries, delay, { ...opts, signal: ac.signal });
+        const p = pool.withRetryAndPool(transient, maxRetries, delay, {
+          ...opts,
+          signal: ac.signal,
+        });
         setTimeout(() => ac.abort(reason), 3);
         // Aborted (HostileError reason), refused (TypeError/RangeError), or out of retries or
         // past the deadline with the operation's own error.
-        const r = await settles('withRetryAndPool (transient)', () => p, (e) => e?.code === 'P1001');
+        const r = await settles(
+          'withRetryAndPool (transient)',
+          () => p,
+          (e) => e?.code === 'P1001',
+        );
         assert.ok(!r.ok, 'the operation always fails');
         ac.abort(reason);
         await assertHealthy(pool, 'withRetryAndPool (transient)');
@@ -734,24 +758,31 @@ test('numbers only: every numeric option reaches the wasm core', async () => {
 
 test('pool.close: any arguments, then new work is refused and the stats stay idle', async () => {
   await fc.assert(
-    aprop(fc.array(weird, { maxLength: 3 }), fc.integer({ min: 0, max: 3 }), async (args, inFlight) => {
-      cases++;
-      const pool = new ConnectionPool({ maxConnections: 1 });
-      const pending = [];
-      for (let i = 0; i < inFlight; i++) pending.push(pool.run(async () => i).catch((e) => e));
-      const r = syncCall('close', () => pool.close(...args));
-      assert.ok(r.ok, 'close must not throw');
-      syncCall('close again', () => pool.close());
-      const settled = await Promise.all(pending);
-      // The running one finishes; the queued ones are rejected with PoolClosedError.
-      for (const [i, v] of settled.entries()) {
-        if (i === 0) assert.equal(v, 0);
-        else assert.equal(v.code, 'POOLGATE_CLOSED');
-      }
-      await assert.rejects(pool.run(async () => 1), { code: 'POOLGATE_CLOSED' });
-      assertIdle(pool, 'close');
-      assert.equal(pool.getMetrics().closed, true);
-    }),
+    aprop(
+      fc.array(weird, { maxLength: 3 }),
+      fc.integer({ min: 0, max: 3 }),
+      async (args, inFlight) => {
+        cases++;
+        const pool = new ConnectionPool({ maxConnections: 1 });
+        const pending = [];
+        for (let i = 0; i < inFlight; i++) pending.push(pool.run(async () => i).catch((e) => e));
+        const r = syncCall('close', () => pool.close(...args));
+        assert.ok(r.ok, 'close must not throw');
+        syncCall('close again', () => pool.close());
+        const settled = await Promise.all(pending);
+        // The running one finishes; the queued ones are rejected with PoolClosedError.
+        for (const [i, v] of settled.entries()) {
+          if (i === 0) assert.equal(v, 0);
+          else assert.equal(v.code, 'POOLGATE_CLOSED');
+        }
+        await assert.rejects(
+          pool.run(async () => 1),
+          { code: 'POOLGATE_CLOSED' },
+        );
+        assertIdle(pool, 'close');
+        assert.equal(pool.getMetrics().closed, true);
+      },
+    ),
     params(300),
   );
 });
@@ -805,7 +836,10 @@ test('setDefaultPool: any value', async () => {
               }),
             ),
           },
-          { weight: 1, arbitrary: fc.constant(null).map(() => Object.create(ConnectionPool.prototype)) },
+          {
+            weight: 1,
+            arbitrary: fc.constant(null).map(() => Object.create(ConnectionPool.prototype)),
+          },
           { weight: 1, arbitrary: fc.constant({ run: async () => 1 }) },
         ),
         async (value) => {
@@ -818,7 +852,9 @@ test('setDefaultPool: any value', async () => {
           // Object.create(ConnectionPool.prototype) passes `instanceof` without a gate: the
           // caller's own broken object, so only pools made by the constructor are run.
           if (current === original || realPools.has(current)) {
-            await settles('withConnectionPool on the default', () => withConnectionPool(async () => 1));
+            await settles('withConnectionPool on the default', () =>
+              withConnectionPool(async () => 1),
+            );
             assert.deepEqual(getPoolStats(), current.getPoolStats());
             await assertHealthy(current, 'setDefaultPool');
           }
@@ -854,12 +890,17 @@ test('createPooledClient: any client and options, and every wrapped call', async
     aprop(
       fc.oneof(
         { weight: 2, arbitrary: weird },
-        { weight: 3, arbitrary: operation.map((op) => new Lazy('fake prisma', () => fakePrisma(realize(op)))) },
+        {
+          weight: 3,
+          arbitrary: operation.map((op) => new Lazy('fake prisma', () => fakePrisma(realize(op)))),
+        },
       ),
       fc.oneof(
         fc.constant(undefined),
         fc.constant({ pool }),
-        optionsOf(['pool', 'retry'], (k) => (k === 'pool' ? fc.oneof(fc.constant(pool), weird) : retryValue)),
+        optionsOf(['pool', 'retry'], (k) =>
+          k === 'pool' ? fc.oneof(fc.constant(pool), weird) : retryValue,
+        ),
       ),
       fc.constantFrom('findMany', 'create', 'count', '$queryRaw', '$transaction'),
       fc.array(weird, { maxLength: 2 }),
@@ -894,7 +935,9 @@ test('poolgateExtension: any options and any $allOperations arguments', async ()
       fc.oneof(
         fc.constant(undefined),
         fc.constant({ pool }),
-        optionsOf(['pool', 'retry'], (k) => (k === 'pool' ? fc.oneof(fc.constant(pool), weird) : retryValue)),
+        optionsOf(['pool', 'retry'], (k) =>
+          k === 'pool' ? fc.oneof(fc.constant(pool), weird) : retryValue,
+        ),
       ),
       fc.record(
         {
@@ -937,7 +980,10 @@ test('classify and isTransientError never throw', () => {
                 sqlState: weird,
                 cause: weird,
                 errors: fc.oneof(fc.array(weird, { maxLength: 10 }), weird),
-                meta: fc.oneof(fc.record({ driverAdapterError: fc.record({ cause: weird }) }), weird),
+                meta: fc.oneof(
+                  fc.record({ driverAdapterError: fc.record({ cause: weird }) }),
+                  weird,
+                ),
               },
               { requiredKeys: [] },
             )
@@ -978,8 +1024,16 @@ test('a random mix of calls on one pool, concurrently, leaves it idle', async ()
   const call = fc.oneof(
     fc.tuple(fc.constant('run'), operation, fc.oneof(runOptions, fc.constant(undefined))),
     fc.tuple(fc.constant('withConnectionPool'), operation, fc.oneof(oddNumber, weird)),
-    fc.tuple(fc.constant('withRetryAndPool'), operation, fc.oneof(oddNumber, weird), retryAndPoolOptions),
-    fc.tuple(fc.constant('setMaxConnections'), fc.oneof(fc.integer({ min: 1, max: 4 }), oddNumber, weird)),
+    fc.tuple(
+      fc.constant('withRetryAndPool'),
+      operation,
+      fc.oneof(oddNumber, weird),
+      retryAndPoolOptions,
+    ),
+    fc.tuple(
+      fc.constant('setMaxConnections'),
+      fc.oneof(fc.integer({ min: 1, max: 4 }), oddNumber, weird),
+    ),
   );
   await fc.assert(
     aprop(fc.array(call, { minLength: 1, maxLength: 12 }), async (calls) => {

@@ -181,7 +181,10 @@ test('close() rejects every waiter at once and refuses new work', async () => {
     assert.equal(r.status, 'rejected');
     assert.ok(r.reason instanceof PoolClosedError);
   }
-  await assert.rejects(pool.run(async () => 1), PoolClosedError);
+  await assert.rejects(
+    pool.run(async () => 1),
+    PoolClosedError,
+  );
   hold.resolve('finished');
   assert.equal(await running, 'finished', 'running work completes normally');
   assertStats(pool, 0, 0);
@@ -222,7 +225,10 @@ test('operations that throw synchronously or return plain values are handled', a
 test('withConnectionPool has the seed signature and a 30 s default timeout', async () => {
   const pool = new ConnectionPool({ maxConnections: 2 });
   assert.equal(await pool.withConnectionPool(async () => 'ok'), 'ok');
-  await assert.rejects(pool.withConnectionPool(() => sleep(200), 10), OperationTimeoutError);
+  await assert.rejects(
+    pool.withConnectionPool(() => sleep(200), 10),
+    OperationTimeoutError,
+  );
   await sleep(220);
   assertStats(pool, 0, 0);
 });

@@ -67,7 +67,10 @@ test('reads are retried after a broken connection, writes are not', async () => 
   const client = {
     user: {
       findMany: () => (++reads === 1 ? broken() : Promise.resolve(['ok'])),
-      create: () => (++writes, broken()),
+      create: () => {
+        writes++;
+        return broken();
+      },
     },
   };
   const db = createPooledClient(client, { pool, retry: { maxRetries: 3, delay: 1 } });

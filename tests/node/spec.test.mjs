@@ -49,10 +49,12 @@ function statusOf(err) {
 
 async function runScenario(file) {
   const spec = JSON.parse(readFileSync(dir + file, 'utf8'));
-  for (const k of Object.keys(spec.pool)) assert.ok(POOL_KEYS.includes(k), `unknown pool option ${k}`);
+  for (const k of Object.keys(spec.pool))
+    assert.ok(POOL_KEYS.includes(k), `unknown pool option ${k}`);
   const options = {};
   for (const k of POOL_KEYS) {
-    if (spec.pool[k] !== undefined) options[k] = k === 'releaseOnTimeout' ? spec.pool[k] : millis(spec.pool[k]);
+    if (spec.pool[k] !== undefined)
+      options[k] = k === 'releaseOnTimeout' ? spec.pool[k] : millis(spec.pool[k]);
   }
   const pool = new ConnectionPool(options);
   const aborted = new Set(spec.steps.filter((s) => s.op === 'abort').map((s) => s.id));

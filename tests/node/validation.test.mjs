@@ -34,11 +34,26 @@ test('a non-function operation and bad run options reject, and the pool keeps wo
     name: 'TypeError',
     message: /operation must be a function/,
   });
-  await assert.rejects(pool.run(async () => 1, { timeoutMs: -1 }), /^RangeError: timeoutMs/);
-  await assert.rejects(pool.run(async () => 1, { signal: {} }), TypeError);
-  await assert.rejects(pool.run(async () => 1, { retries: 3 }), /unknown option "retries"/);
-  await assert.rejects(withRetryAndPool(async () => 1, -1), /maxRetries must be an integer/);
-  await assert.rejects(withRetryAndPool(async () => 1, 3, 'soon'), /delay must be a number/);
+  await assert.rejects(
+    pool.run(async () => 1, { timeoutMs: -1 }),
+    /^RangeError: timeoutMs/,
+  );
+  await assert.rejects(
+    pool.run(async () => 1, { signal: {} }),
+    TypeError,
+  );
+  await assert.rejects(
+    pool.run(async () => 1, { retries: 3 }),
+    /unknown option "retries"/,
+  );
+  await assert.rejects(
+    withRetryAndPool(async () => 1, -1),
+    /maxRetries must be an integer/,
+  );
+  await assert.rejects(
+    withRetryAndPool(async () => 1, 3, 'soon'),
+    /delay must be a number/,
+  );
   assert.throws(() => pool.setMaxConnections(0), RangeError);
   assert.throws(() => pool.setMaxConnections('2'), TypeError);
   assert.equal(pool.getPoolStats().maxConnections, 1);

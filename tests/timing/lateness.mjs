@@ -33,7 +33,11 @@ function summary(values) {
 
 async function scenarioLoad() {
   const QUEUE_TIMEOUT = 50;
-  const pool = new ConnectionPool({ maxConnections: 10, maxQueue: WAITERS, queueTimeoutMs: QUEUE_TIMEOUT });
+  const pool = new ConnectionPool({
+    maxConnections: 10,
+    maxQueue: WAITERS,
+    queueTimeoutMs: QUEUE_TIMEOUT,
+  });
   const late = [];
   let ok = 0;
   let other = 0;
@@ -46,20 +50,22 @@ async function scenarioLoad() {
   for (let i = 0; i < WAITERS; i++) {
     const submitted = now();
     ps.push(
-      pool.run(() => sleep(5)).then(
-        () => ok++,
-        (e) => {
-          if (e.code !== 'POOLGATE_QUEUE_TIMEOUT') {
-            other++;
-            return;
-          }
-          const t = now();
-          late.push(t - (submitted + QUEUE_TIMEOUT));
-          lateFree.push(t - Math.max(submitted + QUEUE_TIMEOUT, submitEnd));
-          firstRejection = Math.min(firstRejection, t);
-          lastRejection = Math.max(lastRejection, t);
-        },
-      ),
+      pool
+        .run(() => sleep(5))
+        .then(
+          () => ok++,
+          (e) => {
+            if (e.code !== 'POOLGATE_QUEUE_TIMEOUT') {
+              other++;
+              return;
+            }
+            const t = now();
+            late.push(t - (submitted + QUEUE_TIMEOUT));
+            lateFree.push(t - Math.max(submitted + QUEUE_TIMEOUT, submitEnd));
+            firstRejection = Math.min(firstRejection, t);
+            lastRejection = Math.max(lastRejection, t);
+          },
+        ),
     );
   }
   submitEnd = now();
@@ -95,7 +101,11 @@ async function scenarioBlocked() {
   const N = 1000;
   const QUEUE_TIMEOUT = 20;
   const BLOCK = 200;
-  const pool = new ConnectionPool({ maxConnections: 1, maxQueue: N, queueTimeoutMs: QUEUE_TIMEOUT });
+  const pool = new ConnectionPool({
+    maxConnections: 1,
+    maxQueue: N,
+    queueTimeoutMs: QUEUE_TIMEOUT,
+  });
   let release;
   const holder = pool.run(() => new Promise((resolve) => (release = resolve)));
   const rejectedAt = [];
@@ -105,18 +115,20 @@ async function scenarioBlocked() {
   for (let i = 0; i < N; i++) {
     const submitted = now();
     ps.push(
-      pool.run(async () => 'never').then(
-        () => other++,
-        (e) => {
-          if (e.code !== 'POOLGATE_QUEUE_TIMEOUT') {
-            other++;
-            return;
-          }
-          const t = now();
-          rejectedAt.push(t);
-          late.push(t - (submitted + QUEUE_TIMEOUT));
-        },
-      ),
+      pool
+        .run(async () => 'never')
+        .then(
+          () => other++,
+          (e) => {
+            if (e.code !== 'POOLGATE_QUEUE_TIMEOUT') {
+              other++;
+              return;
+            }
+            const t = now();
+            rejectedAt.push(t);
+            late.push(t - (submitted + QUEUE_TIMEOUT));
+          },
+        ),
     );
   }
   const queued = pool.getPoolStats().queuedConnections;
@@ -165,27 +177,59 @@ if (JSON_OUT) {
 } else {
   const f = (x) => (Number.isFinite(x) ? x.toFixed(2) : String(x));
   const row = (cells) => cells.map((c, i) => String(c).padEnd(i === 0 ? 50 : 10)).join('');
-  console.log(`poolgate queue-timeout lateness (node ${process.version}, ${new Date().toISOString()})`);
+  console.log(
+    `poolgate queue-timeout lateness (node ${process.version}, ${new Date().toISOString()})`,
+  );
   console.log('');
   console.log(`A. ${a.waiters} waiters, limit 10, queueTimeoutMs 50, 5 ms operations`);
-  console.log(`   submitted in ${f(a.submitMs)} ms, all settled after ${f(a.totalMs)} ms; ` +
-    `${a.ok} ran, ${a.queueTimeouts} queue timeouts, ${a.other} other; ` +
-    `rejections processed at ${f(a.rejectionsPerMs)} per ms`);
+  console.log(
+    `   submitted in ${f(a.submitMs)} ms, all settled after ${f(a.totalMs)} ms; ` +
+      `${a.ok} ran, ${a.queueTimeouts} queue timeouts, ${a.other} other; ` +
+      `rejections processed at ${f(a.rejectionsPerMs)} per ms`,
+  );
   console.log(row(['   ms after the deadline', 'n', 'p50', 'p99', 'max']));
-  console.log(row(['   queue timeouts (poolgate)', a.lateness.n, f(a.lateness.p50), f(a.lateness.p99), f(a.lateness.max)]));
+  console.log(
+    row([
+      '   queue timeouts (poolgate)',
+      a.lateness.n,
+      f(a.lateness.p50),
+      f(a.lateness.p99),
+      f(a.lateness.max),
+    ]),
+  );
   const l2 = a.latenessAfterSubmitLoop;
-  console.log(row(['   same, from max(deadline, end of submit loop)', l2.n, f(l2.p50), f(l2.p99), f(l2.max)]));
-  console.log(row(['   plain setTimeout(50) baseline', a.baseline.n, f(a.baseline.p50), f(a.baseline.p99), f(a.baseline.max)]));
+  console.log(
+    row(['   same, from max(deadline, end of submit loop)', l2.n, f(l2.p50), f(l2.p99), f(l2.max)]),
+  );
+  console.log(
+    row([
+      '   plain setTimeout(50) baseline',
+      a.baseline.n,
+      f(a.baseline.p50),
+      f(a.baseline.p99),
+      f(a.baseline.max),
+    ]),
+  );
   console.log('');
-  console.log(`B. ${b.waiters} waiters (queued ${b.queued}) with queueTimeoutMs ${b.queueTimeoutMs}, ` +
-    `event loop blocked ${f(b.blockMs)} ms`);
+  console.log(
+    `B. ${b.waiters} waiters (queued ${b.queued}) with queueTimeoutMs ${b.queueTimeoutMs}, ` +
+      `event loop blocked ${f(b.blockMs)} ms`,
+  );
   console.log(row(['   rejected with QueueTimeoutError', b.rejected]));
   console.log(row(['   ... within one timer turn after the block', b.rejectedInFirstTurn]));
   console.log(row(['   other outcomes', b.other]));
   console.log(row(['   first turn ended, ms after the block', f(b.firstTurnAfterBlockMs)]));
   console.log(row(['   last rejection, ms after the block', f(b.lastRejectionAfterBlockMs)]));
   console.log(row(['   ms after the deadline', 'n', 'p50', 'p99', 'max']));
-  console.log(row(['   lateness (includes the block)', b.lateness.n, f(b.lateness.p50), f(b.lateness.p99), f(b.lateness.max)]));
+  console.log(
+    row([
+      '   lateness (includes the block)',
+      b.lateness.n,
+      f(b.lateness.p50),
+      f(b.lateness.p99),
+      f(b.lateness.max),
+    ]),
+  );
   console.log('');
   console.log(`pools idle afterwards: A ${JSON.stringify(a.stats)}; B ${JSON.stringify(b.stats)}`);
 }
