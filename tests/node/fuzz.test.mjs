@@ -61,7 +61,8 @@ class HostileError extends Error {
 }
 const opError = new HostileError('operation');
 
-const NAMES = [
+/** Every option name the API accepts (and `pool`, which the Prisma helpers take). */
+const OPTION_KEYS = [
   'maxConnections',
   'maxQueue',
   'queueTimeoutMs',
@@ -76,13 +77,17 @@ const NAMES = [
   'maxDelayMs',
   'jitter',
   'deadlineMs',
+  'pool',
+];
+/** Names an error message may cite: any option, or an argument. */
+const NAMES = [
+  ...OPTION_KEYS,
   'operation',
   'options',
   'ConnectionPool',
   'Prisma',
   'createPooledClient',
   'setDefaultPool',
-  'pool',
   'query',
 ];
 
@@ -247,24 +252,6 @@ function assertIdle(pool, what) {
 }
 
 // ---- arbitraries ---------------------------------------------------------------------------
-
-const OPTION_KEYS = [
-  'maxConnections',
-  'maxQueue',
-  'queueTimeoutMs',
-  'operationTimeoutMs',
-  'releaseOnTimeout',
-  'signal',
-  'timeoutMs',
-  'idempotent',
-  'retry',
-  'maxRetries',
-  'delay',
-  'maxDelayMs',
-  'jitter',
-  'deadlineMs',
-  'pool',
-];
 
 const oddNumber = fc.oneof(
   fc.constantFrom(
