@@ -177,6 +177,8 @@ if (JSON_OUT) {
 } else {
   const f = (x) => (Number.isFinite(x) ? x.toFixed(2) : String(x));
   const row = (cells) => cells.map((c, i) => String(c).padEnd(i === 0 ? 50 : 10)).join('');
+  /** A labelled distribution: n, p50, p99, max. */
+  const dist = (label, d) => row([label, d.n, f(d.p50), f(d.p99), f(d.max)]);
   console.log(
     `poolgate queue-timeout lateness (node ${process.version}, ${new Date().toISOString()})`,
   );
@@ -188,28 +190,10 @@ if (JSON_OUT) {
       `rejections processed at ${f(a.rejectionsPerMs)} per ms`,
   );
   console.log(row(['   ms after the deadline', 'n', 'p50', 'p99', 'max']));
-  console.log(
-    row([
-      '   queue timeouts (poolgate)',
-      a.lateness.n,
-      f(a.lateness.p50),
-      f(a.lateness.p99),
-      f(a.lateness.max),
-    ]),
-  );
+  console.log(dist('   queue timeouts (poolgate)', a.lateness));
   const l2 = a.latenessAfterSubmitLoop;
-  console.log(
-    row(['   same, from max(deadline, end of submit loop)', l2.n, f(l2.p50), f(l2.p99), f(l2.max)]),
-  );
-  console.log(
-    row([
-      '   plain setTimeout(50) baseline',
-      a.baseline.n,
-      f(a.baseline.p50),
-      f(a.baseline.p99),
-      f(a.baseline.max),
-    ]),
-  );
+  console.log(dist('   same, from max(deadline, end of submit loop)', l2));
+  console.log(dist('   plain setTimeout(50) baseline', a.baseline));
   console.log('');
   console.log(
     `B. ${b.waiters} waiters (queued ${b.queued}) with queueTimeoutMs ${b.queueTimeoutMs}, ` +
@@ -221,15 +205,7 @@ if (JSON_OUT) {
   console.log(row(['   first turn ended, ms after the block', f(b.firstTurnAfterBlockMs)]));
   console.log(row(['   last rejection, ms after the block', f(b.lastRejectionAfterBlockMs)]));
   console.log(row(['   ms after the deadline', 'n', 'p50', 'p99', 'max']));
-  console.log(
-    row([
-      '   lateness (includes the block)',
-      b.lateness.n,
-      f(b.lateness.p50),
-      f(b.lateness.p99),
-      f(b.lateness.max),
-    ]),
-  );
+  console.log(dist('   lateness (includes the block)', b.lateness));
   console.log('');
   console.log(`pools idle afterwards: A ${JSON.stringify(a.stats)}; B ${JSON.stringify(b.stats)}`);
 }

@@ -110,6 +110,8 @@ impl Gate {
             OperationTimeout::Never => None,
             OperationTimeout::After(d) => Some(d),
         };
+        // After `advance` a waiter only remains if every slot is taken, so `queued() == 0` is
+        // implied by a free slot here; it is kept as the no-barging rule stated in the code.
         let free = self.waiters.queued() == 0 && self.active < self.config.max_connections;
         if free && cap > now {
             let ticket = self.alloc(State::Active, now, op_timeout, cap)?;
