@@ -5,8 +5,13 @@
 // (or error), and the final figures sit in #done, #succeeded, #errors, #peak-active, #active,
 // #queued, #max (plus #queue-timeouts, #other-errors, #wait-p50 … #wall). The last result is
 // also on window.poolgateLastResult.
+//
+// `poolgate` is the package's browser entry (index.html's import map): it fetches and compiles
+// the wasm itself before the import resolves. It is imported dynamically below only so that a
+// failure to load shows on the page instead of leaving it at "Loading the wasm…".
 
-import { init, ConnectionPool } from '../pkg/dist/bare.js';
+/** The package's ConnectionPool, once `import('poolgate')` has resolved. */
+let ConnectionPool;
 
 const $ = (id) => document.getElementById(id);
 const body = document.body;
@@ -298,7 +303,7 @@ function fail(e) {
 }
 
 try {
-  await init(new URL('../pkg/dist/poolgate_bg.wasm', import.meta.url));
+  ({ ConnectionPool } = await import('poolgate'));
   const idle = new ConnectionPool({ maxConnections: readInt(inputs.maxConnections, 1, 1000) });
   showStats(idle.getPoolStats(), readInt(inputs.burst, 1, 100000), 0);
   idle.close();
