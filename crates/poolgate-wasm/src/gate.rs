@@ -217,10 +217,12 @@ impl WasmGate {
     pub fn metrics(&self) -> Result<JsValue, JsValue> {
         metrics_to_js(&self.inner.metrics())
     }
+}
 
-    /// Checks the gate's internal invariants; returns a description of the first one broken,
-    /// or `undefined`. For tests.
-    #[wasm_bindgen(js_name = checkInvariants)]
+/// Not exported to JavaScript: the invariant check formats the whole gate state, and that
+/// formatting code would add several KB to every user's `.wasm`. The bindings' own tests call it.
+impl WasmGate {
+    /// Checks the gate's internal invariants; returns a description of the first one broken.
     pub fn check_invariants(&self) -> Option<String> {
         self.inner.check_invariants().err()
     }
