@@ -34,6 +34,8 @@ const QUEUE_TIMEOUT = 2;
 const OPERATION_TIMEOUT = 3;
 const WOKEN = 4;
 const CLOSED = 5;
+/** One uncontended call in this many is timed, to keep sampling slot hold times. */
+const HOLD_SAMPLE = 32;
 
 const clock =
   typeof performance !== 'undefined' && typeof performance.now === 'function'
@@ -60,6 +62,8 @@ export class ConnectionPool {
   #timerAt = Infinity;
   #maxQueue;
   #hasDefaultTimeout;
+  #clockFree; // no default operation timeout: uncontended calls need no clock
+  #untimed = 0; // clock-free fast-path calls since the last timed one
   #onTimer = () => {
     this.#timer = null;
     this.#timerAt = Infinity;
@@ -88,6 +92,7 @@ export class ConnectionPool {
     this.#maxQueue = o.maxQueue ?? 10000;
     this.#hasDefaultTimeout =
       o.operationTimeoutMs !== undefined && o.operationTimeoutMs !== Infinity;
+    this.#clockFree = !this.#hasDefaultTimeout;
   }
 
   /**
@@ -97,9 +102,9 @@ export class ConnectionPool {
    *          retry?: boolean | object}} [options]
    */
   run(op, options) {
+    if (options === undefined && typeof op === 'function') return this.#plain(op);
     try {
       checkOperation(op);
-      if (options === undefined) return this.submit(op, undefined, NaN, Infinity);
       const o = checkObject('run options', options, RUN_OPTIONS);
       const signal = optionalSignal(o.signal);
       const timeoutMs = optionalNumber('timeoutMs', o.timeoutMs) ?? NaN;
@@ -177,9 +182,27 @@ export class ConnectionPool {
 
   /** Submits one attempt. `timeoutMs` NaN: pool default; `deadline` Infinity: none. */
   submit(op, signal, timeoutMs, deadline) {
+    const plain = signal === undefined && Number.isNaN(timeoutMs) && deadline === Infinity;
+    return plain ? this.#plain(op) : this.#timed(op, signal, timeoutMs, deadline, false);
+  }
+
+  /**
+   * A call with no signal, timeout or deadline. Clock-free when the pool has no default
+   * operation timeout and the gate grants at once (a free slot, nobody waiting): no clock read
+   * and one wasm call each way. One such call in HOLD_SAMPLE takes the timed path instead, so
+   * `getMetrics().hold` keeps measuring how long operations hold their slot.
+   */
+  #plain(op) {
+    if (this.#clockFree && ++this.#untimed < HOLD_SAMPLE && this.#gate.tryAcquire()) {
+      return this.#runUntimed(op);
+    }
+    return this.#timed(op, undefined, NaN, Infinity, true);
+  }
+
+  #timed(op, signal, timeoutMs, deadline, plain) {
+    this.#untimed = 0;
     if (signal?.aborted) return Promise.reject(abortReason(signal));
     const now = clock();
-    const plain = signal === undefined && Number.isNaN(timeoutMs) && deadline === Infinity;
     const r = plain ? this.#gate.submit(now) : this.#gate.submitWith(now, timeoutMs, deadline);
     // The call may have expired older waiters and reused one of their slots for this ticket:
     // settle those first, so the slot's table entry is free before it is reused.
@@ -220,6 +243,33 @@ export class ConnectionPool {
       () => this.#release(ticket, false),
     );
     return p;
+  }
+
+  /**
+   * `#runGranted` for a clock-free slot (no ticket: the gate counts it like a semaphore
+   * permit). Released without a clock read when nobody waits.
+   */
+  #runUntimed(op) {
+    let result;
+    try {
+      result = op();
+    } catch (e) {
+      this.#releaseUntimed(false);
+      return Promise.reject(e);
+    }
+    const p = Promise.resolve(result);
+    p.then(this.#untimedOk, this.#untimedFailed);
+    return p;
+  }
+
+  #untimedOk = () => this.#releaseUntimed(true);
+  #untimedFailed = () => this.#releaseUntimed(false);
+
+  #releaseUntimed(ok) {
+    // Someone queued meanwhile: the timed release fires due deadlines, then hands the slot on.
+    if (this.#gate.tryRelease(ok)) return;
+    this.#gate.releaseUntimed(clock(), ok);
+    this.#afterCall();
   }
 
   #release(ticket, ok) {

@@ -99,7 +99,6 @@ impl RawConfig {
 #[derive(Clone, Debug, PartialEq, Error)]
 pub enum ConfigError {
     /// An option that must be a whole number was fractional, NaN or outside its range.
-    #[error("{option} must be an integer from {min} to {max}, got {value}")]
     IntegerOutOfRange {
         /// The option's name, as the user spells it.
         option: &'static str,
@@ -111,7 +110,6 @@ pub enum ConfigError {
         value: JsNumber,
     },
     /// A duration in milliseconds was NaN, negative or too large.
-    #[error("{option} must be a number of milliseconds from {min} to {max}, or Infinity for no limit, got {value}")]
     MillisOutOfRange {
         /// The option's name, as the user spells it.
         option: &'static str,
@@ -124,7 +122,6 @@ pub enum ConfigError {
     },
     /// A duration that must be finite (such as a retry `delay`) was NaN, negative, infinite or
     /// too large.
-    #[error("{option} must be a number of milliseconds from {min} to {max}, got {value}")]
     FiniteMillisOutOfRange {
         /// The option's name, as the user spells it.
         option: &'static str,
@@ -136,13 +133,66 @@ pub enum ConfigError {
         value: JsNumber,
     },
     /// A fraction (such as `jitter`) was outside 0..=1.
-    #[error("{option} must be a number from 0 to 1, got {value}")]
     FractionOutOfRange {
         /// The option's name, as the user spells it.
         option: &'static str,
         /// The value given.
         value: JsNumber,
     },
+}
+
+impl ConfigError {
+    /// The message, with every number written by `num`. [`fmt::Display`] uses Rust's printing
+    /// ([`JsNumber`]); the bindings pass JavaScript's own, which also keeps Rust's float
+    /// printing code out of the `.wasm`.
+    pub fn message_with(&self, num: impl Fn(f64) -> String) -> String {
+        match *self {
+            ConfigError::IntegerOutOfRange {
+                option,
+                min,
+                max,
+                value,
+            } => format!(
+                "{option} must be an integer from {min} to {max}, got {}",
+                num(value.0)
+            ),
+            ConfigError::MillisOutOfRange {
+                option,
+                min,
+                max,
+                value,
+            } => format!(
+                "{option} must be a number of milliseconds from {} to {}, or Infinity for no \
+                 limit, got {}",
+                num(min.0),
+                num(max.0),
+                num(value.0)
+            ),
+            ConfigError::FiniteMillisOutOfRange {
+                option,
+                min,
+                max,
+                value,
+            } => format!(
+                "{option} must be a number of milliseconds from {} to {}, got {}",
+                num(min.0),
+                num(max.0),
+                num(value.0)
+            ),
+            ConfigError::FractionOutOfRange { option, value } => {
+                format!(
+                    "{option} must be a number from 0 to 1, got {}",
+                    num(value.0)
+                )
+            }
+        }
+    }
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message_with(|v| JsNumber(v).to_string()))
+    }
 }
 
 /// A number shown the way JavaScript prints it (`NaN`, `Infinity`, `2.5`, `3`).

@@ -22,6 +22,11 @@
 //! A spurious or late `handle_timeout` is harmless: deadlines that have not passed are left
 //! alone, and waiters whose deadline passed are rejected, never granted.
 //!
+//! A driver whose clock is costly may first try [`Gate::try_acquire`] for a call with no
+//! timeout: it takes no `now`, emits no event and moves no deadline, so steps 1-3 can be
+//! skipped. Give such a slot back with [`Gate::try_release`], or [`Gate::release_untimed`]
+//! (then drain and re-arm) when that refuses because someone is waiting.
+//!
 //! ```
 //! use poolgate_core::{Config, Event, Gate, Instant, Duration, Request, Submitted};
 //!

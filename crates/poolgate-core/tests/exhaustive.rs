@@ -20,13 +20,21 @@ fn actions(sim: &Sim) -> Vec<Action> {
         Action::Submit { short: false },
         Action::Submit { short: true },
     ];
+    let fast_path = !sim.model_cfg().default_op_timeout;
+    if fast_path {
+        out.push(Action::TryAcquire);
+    }
     for (id, s) in tr.seen.iter().enumerate() {
         use common::Seen::*;
-        if matches!(s, Running { .. } | Zombie | Detached) {
+        if matches!(s, Running { .. } | Zombie | Detached) && !tr.fast[id] {
             out.push(Action::Release { id, ok: true });
             out.push(Action::Release { id, ok: false });
         }
-        if matches!(s, Waiting { .. } | Running { .. }) {
+        // A clock-free grant is given back only by its own release (it has no ticket).
+        if tr.fast[id] && matches!(s, Running { .. }) {
+            out.push(Action::ReleaseUntimed { id, ok: true });
+        }
+        if matches!(s, Waiting { .. } | Running { .. }) && !tr.fast[id] {
             out.push(Action::Cancel { id });
         }
     }
@@ -100,6 +108,17 @@ fn every_short_history_keeps_every_guarantee() {
                     max_connections,
                     max_queue,
                     release_on_timeout,
+                    default_op_timeout: true,
+                });
+            }
+        }
+        for max_connections in 1..=2 {
+            for max_queue in 0..=1 {
+                configs.push(Cfg {
+                    max_connections,
+                    max_queue,
+                    release_on_timeout,
+                    default_op_timeout: false,
                 });
             }
         }

@@ -32,6 +32,13 @@ enum Op {
     TimerLate,
     Resize(u32),
     Close,
+    /// The clock-free fast path.
+    TryAcquire,
+    /// The release of a clock-free grant (of none, when none is running).
+    ReleaseUntimed {
+        which: Index,
+        ok: bool,
+    },
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -44,17 +51,26 @@ fn op() -> impl Strategy<Value = Op> {
         15 => Just(Op::TimerLate),
         12 => (1u32..=4).prop_map(Op::Resize),
         1 => Just(Op::Close),
+        40 => Just(Op::TryAcquire),
+        30 => (any::<Index>(), any::<bool>()).prop_map(|(which, ok)| Op::ReleaseUntimed { which, ok }),
     ]
 }
 
 fn cfg() -> impl Strategy<Value = Cfg> {
-    (1u32..=4, 0u32..=4, prop::bool::weighted(0.25)).prop_map(
-        |(max_connections, max_queue, release_on_timeout)| Cfg {
-            max_connections,
-            max_queue,
-            release_on_timeout,
-        },
+    (
+        1u32..=4,
+        0u32..=4,
+        prop::bool::weighted(0.25),
+        prop::bool::weighted(0.5),
     )
+        .prop_map(
+            |(max_connections, max_queue, release_on_timeout, default_op_timeout)| Cfg {
+                max_connections,
+                max_queue,
+                release_on_timeout,
+                default_op_timeout,
+            },
+        )
 }
 
 /// Turns an `Op` into a concrete action. Ticket choices range over every id issued so far plus
@@ -78,6 +94,19 @@ fn resolve(sim: &Sim, op: &Op) -> Action {
         },
         Op::Resize(n) => Action::Resize(n),
         Op::Close => Action::Close,
+        Op::TryAcquire => Action::TryAcquire,
+        Op::ReleaseUntimed { ref which, ok } => {
+            let tr = &sim.tracker;
+            let running: Vec<usize> = (0..tr.seen.len())
+                .filter(|&id| tr.fast[id] && matches!(tr.seen[id], common::Seen::Running { .. }))
+                .collect();
+            let id = if running.is_empty() {
+                usize::MAX
+            } else {
+                running[which.index(running.len())]
+            };
+            Action::ReleaseUntimed { id, ok }
+        }
     }
 }
 

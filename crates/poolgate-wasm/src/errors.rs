@@ -4,7 +4,16 @@
 use poolgate_core::ConfigError;
 use wasm_bindgen::JsValue;
 
-/// A configuration error as a JavaScript `RangeError`.
+/// A configuration error as a JavaScript `RangeError`. Numbers are printed by JavaScript
+/// (`String(value)`), exactly as the user would see them, and Rust's float printing stays out of
+/// the `.wasm`.
 pub fn range_error(e: ConfigError) -> JsValue {
-    js_sys::RangeError::new(&e.to_string()).into()
+    js_sys::RangeError::new(&e.message_with(js_number)).into()
+}
+
+fn js_number(v: f64) -> String {
+    js_sys::Number::from(v)
+        .to_string_with_radix(10)
+        .map(String::from)
+        .unwrap_or_else(|_| String::from("?"))
 }

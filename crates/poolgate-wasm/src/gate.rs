@@ -90,6 +90,29 @@ impl WasmGate {
         Ok(submitted_to_f64(self.inner.submit(now_of(now), request)))
     }
 
+    /// The clock-free fast path: takes a slot at once with no clock reading and returns `true`,
+    /// or returns `false` (nothing changed) when the timed `submit` must be used: someone waits,
+    /// no slot is free, the pool is closed, or it has a default operation timeout. The slot has
+    /// no ticket, no deadline and no event; give it back with `tryRelease`.
+    #[wasm_bindgen(js_name = tryAcquire)]
+    pub fn try_acquire(&mut self) -> bool {
+        self.inner.try_acquire()
+    }
+
+    /// Gives back a `tryAcquire` slot with no clock reading: `true` when done (no event, no
+    /// deadline change); `false`, nothing changed, when someone waits: call `releaseUntimed`.
+    #[wasm_bindgen(js_name = tryRelease)]
+    pub fn try_release(&mut self, ok: bool) -> bool {
+        self.inner.try_release(ok)
+    }
+
+    /// Gives back a `tryAcquire` slot at `now`, handing it to the oldest waiter; drain events
+    /// and re-arm afterwards. `false` when no such slot is held.
+    #[wasm_bindgen(js_name = releaseUntimed)]
+    pub fn release_untimed(&mut self, now: f64, ok: bool) -> bool {
+        self.inner.release_untimed(now_of(now), ok)
+    }
+
     /// Reports that a granted operation settled. Returns 0 (caller still waiting), 1 (it was a
     /// zombie), 2 (slot already freed at its timeout), -1 (unknown ticket), -2 (not holding).
     pub fn release(&mut self, now: f64, ticket: f64, ok: bool) -> i32 {
@@ -194,10 +217,12 @@ impl WasmGate {
     pub fn metrics(&self) -> Result<JsValue, JsValue> {
         metrics_to_js(&self.inner.metrics())
     }
+}
 
-    /// Checks the gate's internal invariants; returns a description of the first one broken,
-    /// or `undefined`. For tests.
-    #[wasm_bindgen(js_name = checkInvariants)]
+/// Not exported to JavaScript: the invariant check formats the whole gate state, and that
+/// formatting code would add several KB to every user's `.wasm`. The bindings' own tests call it.
+impl WasmGate {
+    /// Checks the gate's internal invariants; returns a description of the first one broken.
     pub fn check_invariants(&self) -> Option<String> {
         self.inner.check_invariants().err()
     }

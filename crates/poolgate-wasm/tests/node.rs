@@ -644,3 +644,44 @@ async fn awaits_a_resolved_promise() {
     assert_eq!(g.release(2.0, a, true), 0);
     assert_eq!(drain(&mut g), vec![(GRANTED, b)]);
 }
+
+// ---- the clock-free fast path -----------------------------------------------------------------
+
+#[wasm_bindgen_test]
+fn clock_free_slots_count_against_the_limit_and_hand_over_in_order() {
+    let mut g = gate(Some(2.0), None, Some(50.0), None, None);
+    assert!(g.try_acquire());
+    assert!(g.try_acquire());
+    assert!(!g.try_acquire(), "no third slot at maxConnections 2");
+    assert_eq!((g.active(), g.available()), (2, 0));
+    let waiter = queued(&mut g, 0.0);
+    assert!(!g.try_acquire(), "no barging past a waiter");
+    assert!(
+        !g.try_release(true),
+        "someone waits: the timed release must hand the slot on"
+    );
+    assert!(g.release_untimed(1.0, true));
+    assert_eq!(decode(g.poll_event()), (GRANTED, waiter));
+    assert_eq!(g.poll_event(), 0.0);
+    assert!(g.try_release(false), "nobody waits now");
+    assert!(!g.try_release(true), "no clock-free slot is left");
+    assert!(!g.release_untimed(2.0, true));
+    assert_eq!(g.release(3.0, waiter, true), 0);
+    assert_eq!((g.active(), g.queued(), g.available()), (0, 0, 2));
+    assert_eq!(g.check_invariants(), None);
+}
+
+#[wasm_bindgen_test]
+fn clock_free_path_is_refused_with_a_default_operation_timeout_or_after_close() {
+    let mut timed = gate(Some(2.0), None, None, Some(100.0), None);
+    assert!(!timed.try_acquire(), "every grant needs a deadline");
+    let mut g = gate(Some(2.0), None, None, None, None);
+    assert!(g.try_acquire());
+    g.close(0.0);
+    assert!(!g.try_acquire());
+    assert!(
+        g.try_release(true),
+        "a running operation is released after close()"
+    );
+    assert_eq!(g.check_invariants(), None);
+}

@@ -28,6 +28,9 @@ pub struct Cfg {
     pub max_connections: u32,
     pub max_queue: u32,
     pub release_on_timeout: bool,
+    /// The pool has a default operation timeout ([`OP_TIMEOUT`]). Without one, plain submits
+    /// run unbounded and the clock-free fast path (`try_acquire`) can grant.
+    pub default_op_timeout: bool,
 }
 
 impl Cfg {
@@ -36,8 +39,19 @@ impl Cfg {
             max_connections: self.max_connections,
             max_queue: self.max_queue,
             queue_timeout: Some(Duration::from_micros(QUEUE_TIMEOUT)),
-            operation_timeout: Some(Duration::from_micros(OP_TIMEOUT)),
+            operation_timeout: self
+                .default_op_timeout
+                .then(|| Duration::from_micros(OP_TIMEOUT)),
             release_on_timeout: self.release_on_timeout,
+        }
+    }
+
+    /// The operation timeout of a plain submission, in microseconds ([`NEVER`]: none).
+    pub fn default_op(&self) -> u64 {
+        if self.default_op_timeout {
+            OP_TIMEOUT
+        } else {
+            NEVER
         }
     }
 }
@@ -62,6 +76,12 @@ pub enum Action {
     Resize(u32),
     /// `close()`.
     Close,
+    /// The clock-free `try_acquire` (no time passes).
+    TryAcquire,
+    /// The operation of clock-free grant `id` settled; the driver calls `try_release`, and
+    /// `release_untimed` at the current time if that refuses. `id` is `usize::MAX` when there
+    /// is no such grant (both must refuse).
+    ReleaseUntimed { id: usize, ok: bool },
 }
 
 /// A call's return value, with tickets replaced by test ids.
@@ -72,6 +92,9 @@ pub enum Ret {
     Release(Result<Released, TicketError>),
     Cancel(Result<Cancelled, TicketError>),
     Resize(bool),
+    TryAcquire(Option<usize>),
+    /// `(try_release took it, released at all)`.
+    ReleaseUntimed(bool, bool),
     Unit,
 }
 
@@ -99,6 +122,8 @@ enum MState {
 struct MTicket {
     state: MState,
     since: u64,
+    /// Granted by the clock-free path: no hold time is recorded.
+    untimed: bool,
     op: u64,
     deadline: u64,
     /// Every (deadline, sequence) the gate pushed a timer record for.
@@ -296,6 +321,11 @@ impl Model {
                     Ret::Resize(true)
                 }
             }
+            Action::TryAcquire => Ret::TryAcquire(self.try_acquire()),
+            Action::ReleaseUntimed { id, ok } => {
+                let (fast, done) = self.release_untimed(now, id, ok);
+                Ret::ReleaseUntimed(fast, done)
+            }
             Action::Close => {
                 self.advance(now);
                 if !self.closed {
@@ -318,11 +348,16 @@ impl Model {
             self.counts.rejected_closed += 1;
             return Err(Rejected::Closed);
         }
-        let op = if short { SHORT_OP_TIMEOUT } else { OP_TIMEOUT };
+        let op = if short {
+            SHORT_OP_TIMEOUT
+        } else {
+            self.cfg.default_op()
+        };
         let id = self.tickets.len();
         let fresh = MTicket {
             state: MState::Queued,
             since: now,
+            untimed: false,
             op,
             deadline: NEVER,
             records: Vec::new(),
@@ -347,9 +382,64 @@ impl Model {
         Ok((false, id))
     }
 
+    /// Grants at once without moving the clock, only if nobody waits, a slot is free and plain
+    /// submissions have no operation timeout.
+    fn try_acquire(&mut self) -> Option<usize> {
+        if self.closed
+            || !self.queue.is_empty()
+            || self.active >= self.max
+            || self.cfg.default_op_timeout
+        {
+            return None;
+        }
+        let id = self.tickets.len();
+        self.tickets.push(MTicket {
+            state: MState::Queued,
+            since: self.now,
+            untimed: true,
+            op: NEVER,
+            deadline: NEVER,
+            records: Vec::new(),
+        });
+        self.counts.submitted += 1;
+        let now = self.now;
+        self.start(id, now, now);
+        Some(id)
+    }
+
+    /// A clock-free grant's operation settled: given back without moving the clock if nobody
+    /// waits, else at `now` with the usual expiry and grants.
+    fn release_untimed(&mut self, now: u64, id: usize, ok: bool) -> (bool, bool) {
+        let held = self
+            .tickets
+            .get(id)
+            .is_some_and(|t| t.state == MState::Active && t.untimed);
+        let fast = held && self.queue.is_empty();
+        let now = if fast { now } else { self.advance(now) };
+        if !held {
+            return (false, false);
+        }
+        self.active -= 1;
+        if ok {
+            self.counts.succeeded += 1;
+        } else {
+            self.counts.failed += 1;
+        }
+        self.tickets[id].state = MState::Done;
+        if !fast {
+            self.grant(now);
+        }
+        (fast, true)
+    }
+
     fn release(&mut self, now: u64, id: usize, ok: bool) -> Result<Released, TicketError> {
         let now = self.advance(now);
-        let Some((state, since)) = self.tickets.get(id).map(|t| (t.state, t.since)) else {
+        let Some((state, since)) = self
+            .tickets
+            .get(id)
+            .filter(|t| !t.untimed)
+            .map(|t| (t.state, t.since))
+        else {
             return Err(TicketError::Unknown);
         };
         let released = match state {
@@ -375,7 +465,7 @@ impl Model {
 
     fn cancel(&mut self, now: u64, id: usize) -> Result<Cancelled, TicketError> {
         let now = self.advance(now);
-        let Some(t) = self.tickets.get(id) else {
+        let Some(t) = self.tickets.get(id).filter(|t| !t.untimed) else {
             return Err(TicketError::Unknown);
         };
         let out = match t.state {
@@ -437,6 +527,8 @@ pub struct Tracker {
     op_outcomes: Vec<u8>,
     pub rejected: u64,
     op_of: Vec<u64>,
+    /// Ids granted by the clock-free `try_acquire`.
+    pub fast: Vec<bool>,
 }
 
 fn ensure(cond: bool, what: impl FnOnce() -> String) -> Result<(), String> {
@@ -461,6 +553,7 @@ impl Tracker {
             op_outcomes: Vec::new(),
             rejected: 0,
             op_of: Vec::new(),
+            fast: Vec::new(),
         }
     }
 
@@ -481,6 +574,7 @@ impl Tracker {
                 Seen::Waiting { deadline, .. } | Seen::Running { deadline } => Some(deadline),
                 _ => None,
             })
+            .filter(|&d| d != NEVER)
             .collect();
         d.sort_unstable();
         d.dedup();
@@ -527,7 +621,7 @@ impl Tracker {
         self.settle_waiter(id, "granted")?;
         self.active += 1;
         self.seen[id] = Seen::Running {
-            deadline: self.now + op,
+            deadline: self.now.saturating_add(op),
         };
         Ok(())
     }
@@ -595,12 +689,16 @@ impl Tracker {
 
 // The op timeout of each id, known from how it was submitted.
 impl Tracker {
-    fn register(&mut self, short: bool) -> usize {
+    fn register(&mut self, short: bool, fast: bool) -> usize {
         self.seen.push(Seen::Gone);
         self.outcomes.push(0);
         self.op_outcomes.push(0);
-        self.op_of
-            .push(if short { SHORT_OP_TIMEOUT } else { OP_TIMEOUT });
+        self.op_of.push(if short {
+            SHORT_OP_TIMEOUT
+        } else {
+            self.cfg.default_op()
+        });
+        self.fast.push(fast);
         self.seen.len() - 1
     }
 }
@@ -616,6 +714,8 @@ impl Tracker {
                     | (Some(Seen::Zombie), Ok(Released::Zombie)) => self.active -= 1,
                     (Some(Seen::Detached), Ok(Released::Detached)) => {}
                     (Some(Seen::Waiting { .. }), Err(TicketError::NotHeld)) => return Ok(()),
+                    // A clock-free grant has no ticket: nothing else can release it.
+                    (Some(_), Err(TicketError::Unknown)) if self.fast[id] => return Ok(()),
                     (None | Some(Seen::Released | Seen::Gone), Err(TicketError::Unknown)) => {
                         return Ok(())
                     }
@@ -636,12 +736,13 @@ impl Tracker {
                     }
                     (Some(Seen::Zombie | Seen::Detached), Ok(Cancelled::AlreadySettled)) => {}
                     (None | Some(Seen::Released | Seen::Gone), Err(TicketError::Unknown)) => {}
+                    (Some(_), Err(TicketError::Unknown)) if self.fast[id] => {}
                     (s, r) => return Err(format!("cancel of {id} in {s:?} returned {r:?}")),
                 }
             }
             (Action::Submit { short }, Ret::Submit(r)) => match r {
                 Ok((granted, id)) => {
-                    let new = self.register(short);
+                    let new = self.register(short, false);
                     ensure(new == id, || format!("ids out of step: {new} vs {id}"))?;
                     if granted {
                         let op = self.op_of[id];
@@ -677,6 +778,32 @@ impl Tracker {
                 }
                 Err(Rejected::NoWait) => return Err("NoWait with a queue timeout > 0".into()),
             },
+            (Action::TryAcquire, Ret::TryAcquire(r)) => {
+                let could = !self.closed
+                    && self.waiting().next().is_none()
+                    && self.active < self.max
+                    && !self.cfg.default_op_timeout;
+                ensure(r.is_some() == could, || {
+                    format!("try_acquire returned {r:?} when it could grant: {could}")
+                })?;
+                if let Some(id) = r {
+                    let new = self.register(false, true);
+                    ensure(new == id, || format!("ids out of step: {new} vs {id}"))?;
+                    self.grant(id, NEVER, false)?;
+                }
+            }
+            (Action::ReleaseUntimed { id, .. }, Ret::ReleaseUntimed(fast, done)) => {
+                let held = self.fast.get(id) == Some(&true)
+                    && matches!(self.seen[id], Seen::Running { .. });
+                let nobody_waits = self.waiting().next().is_none();
+                ensure(done == held && fast == (held && nobody_waits), || {
+                    format!("release of clock-free {id}: (fast, done) = ({fast}, {done})")
+                })?;
+                if done {
+                    self.active -= 1;
+                    self.seen[id] = Seen::Released;
+                }
+            }
             (Action::Resize(n), Ret::Resize(ok)) => {
                 ensure(ok == (n >= 1), || format!("resize to {n} returned {ok}"))?;
                 if ok {
@@ -713,6 +840,11 @@ impl Sim {
             ids: HashMap::new(),
             compare_model: true,
         }
+    }
+
+    /// The configuration under test.
+    pub fn model_cfg(&self) -> Cfg {
+        self.model.cfg
     }
 
     fn id_of(&self, t: Ticket) -> Result<usize, String> {
@@ -768,6 +900,17 @@ impl Sim {
                 }))
             }
             Action::Release { id, ok } => Ret::Release(self.gate.release(at, self.ticket(id), ok)),
+            Action::TryAcquire => Ret::TryAcquire(self.gate.try_acquire().then(|| {
+                // No ticket: a placeholder that the gate refuses like any bogus one.
+                let id = self.tickets.len();
+                self.tickets.push(Ticket::from_bits(u64::MAX));
+                id
+            })),
+            Action::ReleaseUntimed { ok, .. } => {
+                let fast = self.gate.try_release(ok);
+                let done = fast || self.gate.release_untimed(at, ok);
+                Ret::ReleaseUntimed(fast, done)
+            }
             Action::Cancel { id } => Ret::Cancel(self.gate.cancel(at, self.ticket(id))),
             Action::AdvanceTo(_) | Action::AdvanceBy(_) | Action::Timer => {
                 self.gate.handle_timeout(at);
@@ -809,7 +952,11 @@ impl Sim {
         self.observe(action, gate_ret, &events)?;
 
         // A slot released once can never be released again.
-        if let (Action::Release { id, .. }, Ret::Release(Ok(_))) = (action, gate_ret) {
+        let released = match (action, gate_ret) {
+            (Action::Release { id, .. }, Ret::Release(Ok(_))) => Some(id),
+            _ => None,
+        };
+        if let Some(id) = released {
             let before = self.gate.stats();
             let again = self.gate.release(at, self.ticket(id), true);
             ensure(again == Err(TicketError::Unknown), || {
@@ -833,7 +980,10 @@ impl Sim {
         // effect to fit under the limit is taken as following it.
         let lazy = matches!(
             action,
-            Action::Release { .. } | Action::Cancel { .. } | Action::Resize(_)
+            Action::Release { .. }
+                | Action::Cancel { .. }
+                | Action::Resize(_)
+                | Action::ReleaseUntimed { .. }
         );
         let mut applied = false;
         for &ev in events {
@@ -864,6 +1014,14 @@ impl Sim {
     }
 
     fn check_state(&mut self) -> Result<(), String> {
+        // With a default operation timeout every grant has a deadline, so the clock-free path
+        // must always refuse (and change nothing).
+        if self.model.cfg.default_op_timeout {
+            let r = self.gate.try_acquire();
+            ensure(!r, || {
+                "try_acquire granted with a default operation timeout".into()
+            })?;
+        }
         let tr = &self.tracker;
         let waiting = tr.waiting().count() as u32;
         // No lost wake-up.

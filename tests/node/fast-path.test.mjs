@@ -1,0 +1,103 @@
+// The clock-free fast path: an uncontended call with no options reads no clock and crosses into
+// wasm once each way; everything else (queueing behind it, timeouts, metrics) stays exact.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ConnectionPool, QueueTimeoutError } from 'poolgate';
+import { assertStats, deferred, sleep } from './helpers.mjs';
+
+/** Counts performance.now() calls made while `fn` runs. */
+async function countClockReads(fn) {
+  const real = performance.now;
+  let reads = 0;
+  performance.now = function now() {
+    reads++;
+    return real.call(performance);
+  };
+  try {
+    await fn();
+  } finally {
+    performance.now = real;
+  }
+  return reads;
+}
+
+test('uncontended calls read the clock only for the sampled hold times', async () => {
+  const pool = new ConnectionPool({ maxConnections: 4 });
+  const op = async () => 1;
+  const reads = await countClockReads(async () => {
+    for (let i = 0; i < 320; i++) assert.equal(await pool.run(op), 1);
+  });
+  // One call in 32 is timed: a read at submit and one at release.
+  assert.ok(reads <= 2 * (320 / 32) + 2, `read the clock ${reads} times for 320 calls`);
+  assert.ok(reads >= 2 * (320 / 32) - 2, `only ${reads} reads: hold times are not sampled`);
+  const m = pool.getMetrics();
+  assert.equal(m.granted, 320);
+  assert.equal(m.succeeded, 320);
+  assert.equal(m.wait.count, 320, 'every grant counts a wait (zero on the fast path)');
+  assert.equal(m.hold.count, 10, 'one hold time in 32 is measured');
+  assertStats(pool, 0, 0);
+});
+
+test('a pool with a default operation timeout never takes the clock-free path', async () => {
+  const pool = new ConnectionPool({ maxConnections: 4, operationTimeoutMs: 60_000 });
+  const reads = await countClockReads(async () => {
+    for (let i = 0; i < 10; i++) await pool.run(async () => {});
+  });
+  assert.ok(reads >= 20, `only ${reads} clock reads for 10 timed calls`);
+  assert.equal(pool.getMetrics().hold.count, 10);
+});
+
+test('a waiter queued behind clock-free calls gets the slot in order when they settle', async () => {
+  const pool = new ConnectionPool({ maxConnections: 2 });
+  const a = deferred();
+  const b = deferred();
+  const pa = pool.run(() => a.promise); // clock-free
+  const pb = pool.run(() => b.promise); // clock-free
+  const order = [];
+  const pc = pool.run(async () => order.push('c'));
+  const pd = pool.run(async () => order.push('d'));
+  assertStats(pool, 2, 2);
+  a.resolve('a');
+  assert.equal(await pa, 'a');
+  assert.equal(await pc, 1);
+  assertStats(pool, 1, 0);
+  b.reject(new Error('b failed'));
+  await assert.rejects(pb, /b failed/);
+  assert.equal(await pd, 2);
+  assert.deepEqual(order, ['c', 'd']);
+  assertStats(pool, 0, 0);
+  const m = pool.getMetrics();
+  assert.equal(m.succeeded, 3);
+  assert.equal(m.failed, 1);
+});
+
+test('a waiter behind a clock-free call still times out, and is never started late', async () => {
+  const pool = new ConnectionPool({ maxConnections: 1, queueTimeoutMs: 30 });
+  const a = deferred();
+  const pa = pool.run(() => a.promise); // clock-free, holds the only slot
+  let started = false;
+  const pb = pool.run(async () => {
+    started = true;
+  });
+  await assert.rejects(pb, QueueTimeoutError);
+  await sleep(5);
+  a.resolve('a');
+  assert.equal(await pa, 'a');
+  assert.equal(started, false, 'a timed-out waiter must never run');
+  assertStats(pool, 0, 0);
+});
+
+test('clock-free calls that throw synchronously or return plain values release their slot', async () => {
+  const pool = new ConnectionPool({ maxConnections: 1 });
+  await assert.rejects(
+    pool.run(() => {
+      throw new Error('sync');
+    }),
+    /sync/,
+  );
+  assert.equal(await pool.run(() => 7), 7);
+  assertStats(pool, 0, 0);
+  pool.close();
+  // Still running after close: released normally.
+  assert.equal(pool.getPoolStats().activeConnections, 0);
+});
