@@ -36,28 +36,33 @@ const WOKEN = 4;
 const CLOSED = 5;
 /** One uncontended call in this many is timed, to keep sampling slot hold times. */
 const HOLD_SAMPLE = 32;
+/** Per-slot arrays longer than this are dropped when the pool falls idle. */
+const SHRINK_ABOVE = 4096;
 
 const clock =
   typeof performance !== 'undefined' && typeof performance.now === 'function'
     ? () => performance.now()
     : () => Date.now();
 
-/** One caller waiting on the gate: a submission or a retry back-off. */
-class Waiter {
-  constructor(op, signal, resolve, reject) {
-    this.op = op; // null for a back-off
-    this.signal = signal;
-    this.resolve = resolve;
-    this.reject = reject;
-    this.ticket = 0;
-    this.done = false; // the caller's promise has settled
-    this.onAbort = null;
-  }
-}
+// `new Promise(capture)` hands out the resolving functions without allocating an executor
+// closure per call; they are read back right after the constructor returns.
+let capturedResolve;
+let capturedReject;
+const capture = (resolve, reject) => {
+  capturedResolve = resolve;
+  capturedReject = reject;
+};
 
 export class ConnectionPool {
   #gate;
-  #entries = []; // slot index -> Waiter, while the core holds the ticket
+  // Each caller the core holds a ticket for, by the ticket's slot index (struct of arrays: no
+  // object per waiter, which matters with 100,000 queued callers):
+  #tickets = []; // the full ticket, or -1 when the slot is not tracked
+  #ops = []; // the operation, until it starts (null for a retry back-off)
+  #resolves = []; // the caller's resolve; null once the caller has been told (done)
+  #rejects = []; // the caller's reject
+  #aborts = new Map(); // slot index -> { signal, onAbort }, only for calls with a signal
+  #tracked = 0; // slots in use in the arrays above
   #timer = null;
   #timerAt = Infinity;
   #maxQueue;
@@ -216,12 +221,13 @@ export class ConnectionPool {
       this.#arm();
       return this.#runGranted(op, r);
     }
-    return new Promise((resolve, reject) => {
-      const w = new Waiter(op, signal, resolve, reject);
-      if (!this.#track(w, r % KIND, r < KIND)) return;
-      if (r < KIND) this.#start(w);
+    const promise = new Promise(capture);
+    const ticket = r % KIND;
+    if (this.#track(ticket, op, capturedResolve, capturedReject, signal, r < KIND)) {
+      if (r < KIND) this.#start(ticket >>> 0);
       this.#arm();
-    });
+    }
+    return promise;
   }
 
   /**
@@ -286,34 +292,36 @@ export class ConnectionPool {
       this.#arm();
       return Promise.reject(new PoolClosedError());
     }
-    return new Promise((resolve, reject) => {
-      if (!this.#track(new Waiter(null, signal, resolve, reject), t, false)) return;
-      this.#arm();
-    });
+    const promise = new Promise(capture);
+    if (this.#track(t, null, capturedResolve, capturedReject, signal, false)) this.#arm();
+    return promise;
   }
 
   /**
-   * Records the waiter under its ticket and listens to its signal. If the signal's
+   * Records the caller under its ticket and listens to its signal. If the signal's
    * `addEventListener` throws, the submission is undone (the slot released, or the waiter
    * removed from the queue) and the caller gets that error; returns false then.
    */
-  #track(w, ticket, holdsSlot) {
-    w.ticket = ticket;
-    if (w.signal !== undefined) {
-      w.onAbort = () => this.#abort(w);
+  #track(ticket, op, resolve, reject, signal, holdsSlot) {
+    const i = ticket >>> 0;
+    if (signal !== undefined) {
+      const onAbort = () => this.#abort(i, ticket);
       try {
-        w.signal.addEventListener('abort', w.onAbort, { once: true });
+        signal.addEventListener('abort', onAbort, { once: true });
       } catch (e) {
-        w.onAbort = null;
-        w.done = true;
         if (holdsSlot) this.#gate.release(clock(), ticket, false);
         else this.#gate.cancel(clock(), ticket);
-        w.reject(e);
+        reject(e);
         this.#afterCall();
         return false;
       }
+      this.#aborts.set(i, { signal, onAbort });
     }
-    this.#entries[ticket >>> 0] = w;
+    this.#tracked++;
+    this.#tickets[i] = ticket;
+    this.#ops[i] = op;
+    this.#resolves[i] = resolve;
+    this.#rejects[i] = reject;
     return true;
   }
 
@@ -323,52 +331,82 @@ export class ConnectionPool {
     return new PoolClosedError();
   }
 
-  #start(w) {
+  /** Runs the operation of slot `i`, which was just granted. */
+  #start(i) {
+    const ticket = this.#tickets[i];
+    const op = this.#ops[i];
+    this.#ops[i] = null;
     let result;
     try {
-      result = w.op();
+      result = op();
     } catch (e) {
-      this.#settle(w, false, e);
+      this.#settle(i, ticket, false, e);
       return;
     }
     Promise.resolve(result).then(
-      (v) => this.#settle(w, true, v),
-      (e) => this.#settle(w, false, e),
+      (v) => this.#settle(i, ticket, true, v),
+      (e) => this.#settle(i, ticket, false, e),
     );
   }
 
-  #settle(w, ok, value) {
-    this.#entries[w.ticket >>> 0] = undefined;
-    this.#gate.release(clock(), w.ticket, ok);
+  #settle(i, ticket, ok, value) {
+    const resolve = this.#resolves[i];
+    const reject = this.#rejects[i];
+    this.#untrack(i);
+    this.#gate.release(clock(), ticket, ok);
     this.#drain();
-    if (!w.done) {
-      this.#finish(w);
-      if (ok) w.resolve(value);
-      else w.reject(value);
+    // null: the caller was already told (operation timeout or abort); the slot was a zombie.
+    if (resolve !== null) {
+      if (ok) resolve(value);
+      else reject(value);
     }
     this.#arm();
+    // After a deep burst, give the per-slot arrays back once nothing is tracked any more.
+    if (this.#tracked === 0 && this.#tickets.length > SHRINK_ABOVE) {
+      this.#tickets = [];
+      this.#ops = [];
+      this.#resolves = [];
+      this.#rejects = [];
+    }
   }
 
-  #abort(w) {
-    if (w.done) return;
-    // 0: left the queue or back-off; 1: running, now a zombie until it settles.
-    if (this.#gate.cancel(clock(), w.ticket) === 0) this.#entries[w.ticket >>> 0] = undefined;
-    this.#finish(w);
-    w.reject(abortReason(w.signal));
+  #abort(i, ticket) {
+    if (this.#tickets[i] !== ticket || this.#resolves[i] === null) return;
+    const reject = this.#rejects[i];
+    const { signal } = this.#aborts.get(i);
+    // 1: running, now a zombie until it settles; 2: already one. 0: left the queue or
+    // back-off; -1: it had just expired (its event, still to be drained, is then ignored).
+    const r = this.#gate.cancel(clock(), ticket);
+    if (r > 0) this.#told(i);
+    else this.#untrack(i);
+    reject(abortReason(signal));
     this.#afterCall();
   }
 
-  /** Marks the caller settled and drops its abort listener. */
-  #finish(w) {
-    w.done = true;
-    if (w.onAbort !== null) {
-      const onAbort = w.onAbort;
-      w.onAbort = null;
-      try {
-        w.signal.removeEventListener('abort', onAbort);
-      } catch {
-        // A signal look-alike that cannot remove listeners must not keep the caller waiting.
-      }
+  /** The caller of slot `i` has been told; its operation still runs (a zombie). */
+  #told(i) {
+    this.#resolves[i] = null;
+    this.#dropAbortListener(i);
+  }
+
+  /** Forgets slot `i` (the core freed its ticket) and drops its abort listener. */
+  #untrack(i) {
+    if (this.#tickets[i] >= 0) this.#tracked--;
+    this.#tickets[i] = -1;
+    this.#ops[i] = null;
+    this.#resolves[i] = null;
+    this.#rejects[i] = null;
+    this.#dropAbortListener(i);
+  }
+
+  #dropAbortListener(i) {
+    const a = this.#aborts.get(i);
+    if (a === undefined) return;
+    this.#aborts.delete(i);
+    try {
+      a.signal.removeEventListener('abort', a.onAbort);
+    } catch {
+      // A signal look-alike that cannot remove listeners must not keep the caller waiting.
     }
   }
 
@@ -381,36 +419,39 @@ export class ConnectionPool {
     const gate = this.#gate;
     for (let e = gate.pollEvent(); e !== 0; e = gate.pollEvent()) {
       const kind = Math.floor(e / KIND);
-      const index = e >>> 0;
-      const w = this.#entries[index];
+      const i = e >>> 0;
       // The whole ticket must match, not only the slot: a slot is reused once freed.
-      if (w === undefined || w.ticket !== e % KIND) continue;
+      if (this.#tickets[i] !== e % KIND) continue;
+      const resolve = this.#resolves[i];
+      const reject = this.#rejects[i];
+      if (resolve === null && (kind === QUEUE_TIMEOUT || kind === WOKEN || kind === CLOSED)) {
+        // The caller was already told: nothing is left to do but forget the slot.
+        this.#untrack(i);
+        continue;
+      }
       switch (kind) {
         case GRANTED:
-          this.#start(w);
+          this.#start(i);
           break;
         case OPERATION_TIMEOUT:
           // The slot stays with the operation (a zombie) until it settles.
-          if (w.done) break;
-          this.#finish(w);
-          w.reject(withoutStack(() => new OperationTimeoutError(this.getPoolStats())));
+          if (resolve === null) break;
+          this.#told(i);
+          reject(withoutStack(() => new OperationTimeoutError(this.getPoolStats())));
           break;
         case QUEUE_TIMEOUT:
-          this.#entries[index] = undefined;
-          this.#finish(w);
-          w.reject(
+          this.#untrack(i);
+          reject(
             withoutStack(() => new QueueTimeoutError(this.getPoolStats(), gate.lastWaitedMs())),
           );
           break;
         case WOKEN:
-          this.#entries[index] = undefined;
-          this.#finish(w);
-          w.resolve();
+          this.#untrack(i);
+          resolve();
           break;
         case CLOSED:
-          this.#entries[index] = undefined;
-          this.#finish(w);
-          w.reject(new PoolClosedError());
+          this.#untrack(i);
+          reject(new PoolClosedError());
           break;
       }
     }

@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ConnectionPool, QueueTimeoutError } from 'poolgate';
-import { assertStats, deferred, sleep } from './helpers.mjs';
+import { assertStats, deferred, prismaError, sleep } from './helpers.mjs';
 
 /** Counts performance.now() calls made while `fn` runs. */
 async function countClockReads(fn) {
@@ -100,4 +100,28 @@ test('clock-free calls that throw synchronously or return plain values release t
   pool.close();
   // Still running after close: released normally.
   assert.equal(pool.getPoolStats().activeConnections, 0);
+});
+
+test('a retry back-off survives a deep burst that empties the pool around it', async () => {
+  const pool = new ConnectionPool({ maxConnections: 1, queueTimeoutMs: 60_000 });
+  let attempts = 0;
+  const retried = pool.withRetryAndPool(
+    async () => {
+      attempts++;
+      if (attempts === 1) throw prismaError('P1001', "Can't reach database server");
+      return 'second attempt';
+    },
+    2,
+    1000,
+  );
+  await sleep(5); // the first attempt failed; its back-off sleeps for 1 s
+  // 5,000 callers queue behind one slot and drain while the back-off sleeps: the pool's
+  // per-caller arrays grow past their shrink threshold and empty out again.
+  const burst = Array.from({ length: 5000 }, (_, i) => pool.run(async () => i));
+  assert.equal((await Promise.all(burst)).length, 5000);
+  assert.equal(pool.getMetrics().sleeping, 1, 'precondition: the back-off outlasts the burst');
+  assert.equal(await retried, 'second attempt');
+  assert.equal(attempts, 2);
+  assertStats(pool, 0, 0);
+  assert.equal(pool.getMetrics().sleeping, 0);
 });
