@@ -5,8 +5,9 @@
 //!   operation timeouts, `releaseOnTimeout`) and a sequence of up to [`MAX_OPS`] driver calls:
 //!   submit (with or without a per-call timeout and overall deadline), release ok/err of a live,
 //!   settled or bogus ticket, cancel, schedule_retry, clock moves (small, huge, backwards, to the
-//!   next timer), handle_timeout, resize with any f64 (NaN and friends included) and close,
-//!   draining every event after every call as the crate docs require;
+//!   next timer), handle_timeout, resize with any f64 (NaN and friends included), close, and
+//!   the clock-free `try_acquire` / `try_release` (falling back to `release_untimed`, as the
+//!   JS driver does), draining every event after every call as the crate docs require;
 //! * side inputs for the pure functions: `RawConfig::validate`, `RetryPolicy::from_raw`,
 //!   `backoff`, `decide` and `classify`.
 //!
@@ -219,6 +220,13 @@ enum Op {
     FireTimer,
     Resize(Num),
     Close,
+    /// The clock-free `try_acquire`.
+    TryAcquire,
+    /// A clock-free slot's operation settled: `try_release`, else `release_untimed` at the
+    /// driver's clock.
+    ReleaseUntimed {
+        ok: bool,
+    },
 }
 
 #[derive(Arbitrary, Debug)]
@@ -446,6 +454,8 @@ enum Ret {
     Retry(Result<Ticket, Rejected>),
     Resize(bool),
     PollTimeout(Option<Instant>),
+    /// `try_acquire`, `try_release` or `release_untimed`.
+    Fast(bool),
 }
 
 struct Harness {
@@ -460,6 +470,8 @@ struct Harness {
     issued: Vec<Ticket>,
     queue: VecDeque<Ticket>,
     closed: bool,
+    /// Slots held by clock-free grants (counted, not tracked).
+    untimed: u32,
     /// Upper bound on `active`: `maxConnections`, or what was already running when the pool
     /// shrank, whichever is larger, tightening as operations finish.
     allowed: u32,
@@ -493,6 +505,7 @@ impl Harness {
             issued: Vec::new(),
             queue: VecDeque::new(),
             closed: false,
+            untimed: 0,
             allowed: cfg.max_connections,
             trace: Vec::new(),
         }
@@ -552,20 +565,23 @@ impl Harness {
         }
     }
 
-    /// Slots held as the model counts them (zombies included, detached ones not).
+    /// Slots held as the model counts them (zombies and clock-free grants included, detached
+    /// ones not).
     fn active(&self) -> u32 {
-        self.tickets
-            .values()
-            .filter(|s| {
-                matches!(
-                    s,
-                    St::Holding {
-                        detached: false,
-                        ..
-                    }
-                )
-            })
-            .count() as u32
+        self.untimed
+            + self
+                .tickets
+                .values()
+                .filter(|s| {
+                    matches!(
+                        s,
+                        St::Holding {
+                            detached: false,
+                            ..
+                        }
+                    )
+                })
+                .count() as u32
     }
 
     fn count(&self, f: impl Fn(&St) -> bool) -> u32 {
@@ -710,7 +726,8 @@ impl Harness {
         // (`set_max_connections` validates its value first: a refused resize changes nothing,
         // not even the clock.)
         let advances = match op {
-            Op::Clock(_) => false,
+            // The clock-free calls take no `now` (release_untimed advances; see below).
+            Op::Clock(_) | Op::TryAcquire | Op::ReleaseUntimed { .. } => false,
             Op::Resize(n) => max_connections_option(n.get()).is_ok(),
             _ => true,
         };
@@ -880,6 +897,69 @@ impl Harness {
                 self.closed = true;
                 self.gate.close(clock);
                 self.drain_events();
+            }
+            Op::TryAcquire => {
+                let want = !self.closed
+                    && self.queue.is_empty()
+                    && self.active() < self.cfg.max_connections
+                    && self.cfg.operation_timeout.is_none();
+                let got = self.gate.try_acquire();
+                self.trace.push(Trace::Ret(Ret::Fast(got)));
+                ensure!(
+                    self,
+                    got == want,
+                    "try_acquire gave {got}, model says {want}"
+                );
+                if got {
+                    self.untimed += 1;
+                }
+                ensure!(
+                    self,
+                    self.gate.poll_event().is_none(),
+                    "try_acquire emitted an event"
+                );
+            }
+            Op::ReleaseUntimed { ok } => {
+                let fast = self.gate.try_release(ok);
+                self.trace.push(Trace::Ret(Ret::Fast(fast)));
+                let want_fast = self.untimed > 0 && self.queue.is_empty();
+                ensure!(
+                    self,
+                    fast == want_fast,
+                    "try_release gave {fast}, model says {want_fast}"
+                );
+                if fast {
+                    self.untimed -= 1;
+                    ensure!(
+                        self,
+                        self.gate.poll_event().is_none(),
+                        "try_release emitted an event"
+                    );
+                } else {
+                    // The gate fires due deadlines, gives the slot back, then grants waiters:
+                    // apply the expiries, then the release, then the grants.
+                    self.now = self.now.max(gate_clock(clock));
+                    let got = self.gate.release_untimed(clock, ok);
+                    self.trace.push(Trace::Ret(Ret::Fast(got)));
+                    ensure!(
+                        self,
+                        got == (self.untimed > 0),
+                        "release_untimed gave {got} with {} clock-free slots",
+                        self.untimed
+                    );
+                    let mut released = !got;
+                    while let Some(ev) = self.gate.poll_event() {
+                        self.trace.push(Trace::Event(ev));
+                        if !released && matches!(ev, Event::Granted(_)) {
+                            self.untimed -= 1;
+                            released = true;
+                        }
+                        self.on_event(ev);
+                    }
+                    if !released {
+                        self.untimed -= 1;
+                    }
+                }
             }
         }
         if !matches!(op, Op::Clock(_)) {
