@@ -87,21 +87,6 @@ test('a waiter behind a clock-free call still times out, and is never started la
   assertStats(pool, 0, 0);
 });
 
-test('clock-free calls that throw synchronously or return plain values release their slot', async () => {
-  const pool = new ConnectionPool({ maxConnections: 1 });
-  await assert.rejects(
-    pool.run(() => {
-      throw new Error('sync');
-    }),
-    /sync/,
-  );
-  assert.equal(await pool.run(() => 7), 7);
-  assertStats(pool, 0, 0);
-  pool.close();
-  // Still running after close: released normally.
-  assert.equal(pool.getPoolStats().activeConnections, 0);
-});
-
 test('a retry back-off survives a deep burst that empties the pool around it', async () => {
   const pool = new ConnectionPool({ maxConnections: 1, queueTimeoutMs: 60_000 });
   let attempts = 0;

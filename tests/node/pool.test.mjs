@@ -210,6 +210,7 @@ test('setMaxConnections grows and shrinks while running', async () => {
   assertStats(pool, 0, 0);
 });
 
+// With no options these take the clock-free path (see fast-path.test.mjs).
 test('operations that throw synchronously or return plain values are handled', async () => {
   const pool = new ConnectionPool({ maxConnections: 1 });
   await assert.rejects(
