@@ -53,6 +53,31 @@ const capture = (resolve, reject) => {
   capturedReject = reject;
 };
 
+/**
+ * Calls `op` while a slot is held and returns a promise of its result. `onOk` / `onFailed` give
+ * the slot back as the operation settles, before the caller's promise does (at once when `op`
+ * throws synchronously).
+ */
+function runHolding(op, onOk, onFailed) {
+  let result;
+  try {
+    result = op();
+  } catch (e) {
+    onFailed();
+    return Promise.reject(e);
+  }
+  return Promise.resolve(result).then(
+    (v) => {
+      onOk();
+      return v;
+    },
+    (e) => {
+      onFailed();
+      throw e;
+    },
+  );
+}
+
 export class ConnectionPool {
   #gate;
   // Each caller the core holds a ticket for, by the ticket's slot index (struct of arrays: no
@@ -231,41 +256,22 @@ export class ConnectionPool {
   }
 
   /**
-   * Fast path: granted at once, and nothing can reject the caller before the operation settles
-   * (no timeout, no signal). The caller gets the operation's own promise; the release is
-   * attached first, so the slot is free again before the caller resumes.
+   * Fast paths: granted at once, and nothing can reject the caller before the operation settles
+   * (no timeout, no signal). The slot is given back as the operation settles, before the caller
+   * resumes. The caller gets a promise derived from the operation's, not the operation's own, so
+   * a failure nobody handles is still reported as an unhandled rejection.
    */
   #runGranted(op, ticket) {
-    let result;
-    try {
-      result = op();
-    } catch (e) {
-      this.#release(ticket, false);
-      return Promise.reject(e);
-    }
-    const p = Promise.resolve(result);
-    p.then(
+    return runHolding(
+      op,
       () => this.#release(ticket, true),
       () => this.#release(ticket, false),
     );
-    return p;
   }
 
-  /**
-   * `#runGranted` for a clock-free slot (no ticket: the gate counts it like a semaphore
-   * permit). Released without a clock read when nobody waits.
-   */
+  /** `#runGranted` for a clock-free slot (no ticket: the gate counts it like a permit). */
   #runUntimed(op) {
-    let result;
-    try {
-      result = op();
-    } catch (e) {
-      this.#releaseUntimed(false);
-      return Promise.reject(e);
-    }
-    const p = Promise.resolve(result);
-    p.then(this.#untimedOk, this.#untimedFailed);
-    return p;
+    return runHolding(op, this.#untimedOk, this.#untimedFailed);
   }
 
   #untimedOk = () => this.#releaseUntimed(true);

@@ -1,5 +1,6 @@
 // The clock-free fast path: an uncontended call with no options reads no clock and crosses into
 // wasm once each way; everything else (queueing behind it, timeouts, metrics) stays exact.
+import { spawnSync } from 'node:child_process';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ConnectionPool, QueueTimeoutError } from 'poolgate';
@@ -109,4 +110,22 @@ test('a retry back-off survives a deep burst that empties the pool around it', a
   assert.equal(attempts, 2);
   assertStats(pool, 0, 0);
   assert.equal(pool.getMetrics().sleeping, 0);
+});
+
+test('a failure nobody handles is still reported as an unhandled rejection', () => {
+  // The fast paths watch the operation's promise to give the slot back; that must not count as
+  // handling the caller's promise. Run in a child: an unhandled rejection ends the process.
+  const script = `
+    import { ConnectionPool } from 'poolgate';
+    const pool = new ConnectionPool({ maxConnections: 2 });
+    for (let i = 0; i < 40; i++) await pool.run(async () => i); // clock-free and sampled calls
+    pool.run(async () => { throw new Error('nobody handles this'); });
+  `;
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+    cwd: new URL('..', import.meta.url),
+    encoding: 'utf8',
+    timeout: 20_000,
+  });
+  assert.equal(r.status, 1, `exit ${r.status}; stderr: ${r.stderr}`);
+  assert.match(r.stderr, /nobody handles this/);
 });

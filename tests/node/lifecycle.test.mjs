@@ -1,5 +1,5 @@
 // Nothing is left behind: a process whose pool went idle exits by itself, although calls used
-// timeouts, aborts and retries. Bounded: the child is killed after 20 s if it hangs.
+// 60 s timeouts, signals, and retry back-offs of 60 s ended by an abort. Bounded: the child is killed after 20 s if it hangs.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -19,5 +19,7 @@ test('an idle pool leaves no timer or listener behind, so the process exits', ()
     queuedConnections: 0,
     availableConnections: 4,
   });
-  assert.equal(report.settled, report.calls);
+  assert.equal(report.sleepingBeforeAbort, 500, 'every retrying call was asleep in its back-off');
+  assert.deepEqual(report.outcomes, { fulfilled: 1000, Error: 500, AbortError: 500 });
+  assert.equal(report.sleepingLeft, 0);
 });
