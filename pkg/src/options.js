@@ -12,6 +12,11 @@ export const POOL_OPTIONS = [
 export const RUN_OPTIONS = ['signal', 'timeoutMs', 'idempotent', 'retry'];
 export const RETRY_ONLY_OPTIONS = ['maxDelayMs', 'jitter', 'deadlineMs'];
 export const RETRY_OPTIONS = ['maxRetries', 'delay', ...RETRY_ONLY_OPTIONS];
+/** `withRetryAndPool`'s options: `run`'s, with the retry settings spread out. */
+export const WITH_RETRY_OPTIONS = [
+  ...RUN_OPTIONS.filter((k) => k !== 'retry'),
+  ...RETRY_ONLY_OPTIONS,
+];
 
 /** A short, safe description of any value for an error message. */
 export function describe(v) {
@@ -42,6 +47,12 @@ export function checkObject(what, options, known) {
 /** `undefined` passes through; anything else must be a number. */
 export function optionalNumber(name, v) {
   if (v === undefined) return undefined;
+  if (typeof v !== 'number') throw new TypeError(`${name} must be a number, got ${describe(v)}`);
+  return v;
+}
+
+/** Must be a number (its range is the core's to check). */
+export function requiredNumber(name, v) {
   if (typeof v !== 'number') throw new TypeError(`${name} must be a number, got ${describe(v)}`);
   return v;
 }

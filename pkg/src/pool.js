@@ -17,13 +17,14 @@ import {
 } from './errors.js';
 import {
   POOL_OPTIONS,
-  RETRY_ONLY_OPTIONS,
   RUN_OPTIONS,
+  WITH_RETRY_OPTIONS,
   checkObject,
   checkOperation,
   optionalBoolean,
   optionalNumber,
   optionalSignal,
+  requiredNumber,
 } from './options.js';
 import { runWithRetry, retryPolicyFrom } from './retry.js';
 
@@ -90,10 +91,8 @@ export class ConnectionPool {
   #tracked = 0; // slots in use in the arrays above
   #timer = null;
   #timerAt = Infinity;
-  #maxQueue;
-  #hasDefaultTimeout;
   #clockFree; // no default operation timeout: uncontended calls need no clock
-  #untimed = 0; // clock-free fast-path calls since the last timed one
+  #sinceTimed = 0; // plain calls since the last one that took the timed path
   #onTimer = () => {
     this.#timer = null;
     this.#timerAt = Infinity;
@@ -119,10 +118,7 @@ export class ConnectionPool {
       optionalNumber('operationTimeoutMs', o.operationTimeoutMs),
       optionalBoolean('releaseOnTimeout', o.releaseOnTimeout),
     );
-    this.#maxQueue = o.maxQueue ?? 10000;
-    this.#hasDefaultTimeout =
-      o.operationTimeoutMs !== undefined && o.operationTimeoutMs !== Infinity;
-    this.#clockFree = !this.#hasDefaultTimeout;
+    this.#clockFree = !this.#gate.hasOperationTimeout;
   }
 
   /**
@@ -161,10 +157,7 @@ export class ConnectionPool {
    */
   withRetryAndPool(op, maxRetries = 3, delay = 1000, options) {
     try {
-      const o = checkObject('withRetryAndPool options', options, [
-        ...RUN_OPTIONS.filter((k) => k !== 'retry'),
-        ...RETRY_ONLY_OPTIONS,
-      ]);
+      const o = checkObject('withRetryAndPool options', options, WITH_RETRY_OPTIONS);
       const { signal, timeoutMs, idempotent, ...retry } = o;
       return this.run(op, {
         signal,
@@ -195,10 +188,7 @@ export class ConnectionPool {
 
   /** Changes the limit while running; waiters are granted at once if it grows. */
   setMaxConnections(n) {
-    if (typeof n !== 'number') {
-      throw new TypeError(`maxConnections must be a number, got ${typeof n}`);
-    }
-    this.#gate.setMaxConnections(clock(), n);
+    this.#gate.setMaxConnections(clock(), requiredNumber('maxConnections', n));
     this.#afterCall();
   }
 
@@ -223,14 +213,14 @@ export class ConnectionPool {
    * `getMetrics().hold` keeps measuring how long operations hold their slot.
    */
   #plain(op) {
-    if (this.#clockFree && ++this.#untimed < HOLD_SAMPLE && this.#gate.tryAcquire()) {
+    if (this.#clockFree && ++this.#sinceTimed < HOLD_SAMPLE && this.#gate.tryAcquire()) {
       return this.#runUntimed(op);
     }
     return this.#timed(op, undefined, NaN, Infinity, true);
   }
 
   #timed(op, signal, timeoutMs, deadline, plain) {
-    this.#untimed = 0;
+    this.#sinceTimed = 0;
     if (signal?.aborted) return Promise.reject(abortReason(signal));
     const now = clock();
     const r = plain ? this.#gate.submit(now) : this.#gate.submitWith(now, timeoutMs, deadline);
@@ -241,7 +231,7 @@ export class ConnectionPool {
       this.#arm();
       return Promise.reject(this.#refusal(r));
     }
-    if (r < KIND && plain && !this.#hasDefaultTimeout) {
+    if (r < KIND && plain && this.#clockFree) {
       // Events drained above may have started waiters with deadlines of their own.
       this.#arm();
       return this.#runGranted(op, r);
@@ -332,7 +322,7 @@ export class ConnectionPool {
   }
 
   #refusal(code) {
-    if (code === -1) return new QueueFullError(this.getPoolStats(), this.#maxQueue);
+    if (code === -1) return new QueueFullError(this.getPoolStats(), this.#gate.maxQueue);
     if (code === -2) return new QueueTimeoutError(this.getPoolStats(), 0);
     return new PoolClosedError();
   }
@@ -367,13 +357,6 @@ export class ConnectionPool {
       else reject(value);
     }
     this.#arm();
-    // After a deep burst, give the per-slot arrays back once nothing is tracked any more.
-    if (this.#tracked === 0 && this.#tickets.length > SHRINK_ABOVE) {
-      this.#tickets = [];
-      this.#ops = [];
-      this.#resolves = [];
-      this.#rejects = [];
-    }
   }
 
   #abort(i, ticket) {
@@ -395,14 +378,25 @@ export class ConnectionPool {
     this.#dropAbortListener(i);
   }
 
-  /** Forgets slot `i` (the core freed its ticket) and drops its abort listener. */
+  /**
+   * Forgets slot `i` (the core freed its ticket) and drops its abort listener. Callers read the
+   * slot's resolve/reject first. After a deep burst, the arrays are given back once nothing is
+   * tracked any more; events still to be drained then find no ticket and are skipped.
+   */
   #untrack(i) {
-    if (this.#tickets[i] >= 0) this.#tracked--;
+    if (!(this.#tickets[i] >= 0)) return;
+    this.#dropAbortListener(i);
+    if (--this.#tracked === 0 && this.#tickets.length > SHRINK_ABOVE) {
+      this.#tickets = [];
+      this.#ops = [];
+      this.#resolves = [];
+      this.#rejects = [];
+      return;
+    }
     this.#tickets[i] = -1;
     this.#ops[i] = null;
     this.#resolves[i] = null;
     this.#rejects[i] = null;
-    this.#dropAbortListener(i);
   }
 
   #dropAbortListener(i) {
@@ -430,11 +424,6 @@ export class ConnectionPool {
       if (this.#tickets[i] !== e % KIND) continue;
       const resolve = this.#resolves[i];
       const reject = this.#rejects[i];
-      if (resolve === null && (kind === QUEUE_TIMEOUT || kind === WOKEN || kind === CLOSED)) {
-        // The caller was already told: nothing is left to do but forget the slot.
-        this.#untrack(i);
-        continue;
-      }
       switch (kind) {
         case GRANTED:
           this.#start(i);
@@ -457,7 +446,7 @@ export class ConnectionPool {
           break;
         case CLOSED:
           this.#untrack(i);
-          reject(new PoolClosedError());
+          reject(withoutStack(() => new PoolClosedError()));
           break;
       }
     }

@@ -213,6 +213,19 @@ impl WasmGate {
         self.inner.stats().available_connections
     }
 
+    /// The queue bound in force (`maxQueue`).
+    #[wasm_bindgen(getter, js_name = maxQueue)]
+    pub fn max_queue(&self) -> u32 {
+        self.inner.config().max_queue
+    }
+
+    /// Whether operations have a timeout by default (`operationTimeoutMs` finite). Without one
+    /// an uncontended call can take the clock-free `tryAcquire` path.
+    #[wasm_bindgen(getter, js_name = hasOperationTimeout)]
+    pub fn has_operation_timeout(&self) -> bool {
+        self.inner.config().operation_timeout.is_some()
+    }
+
     /// Every total, gauge and percentile, as a plain object (times in ms).
     pub fn metrics(&self) -> Result<JsValue, JsValue> {
         metrics_to_js(&self.inner.metrics())
