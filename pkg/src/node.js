@@ -2,7 +2,8 @@
 // in the package's JS, so no file is read at run time: it works unchanged inside bundles such
 // as Next.js server chunks, where paths next to the package no longer exist.
 import { initSync } from './wasm.js';
-import { wasmBytes } from './wasm-bytes.js';
+// Bundled by esbuild's binary loader (scripts/build): the bytes end up inside this file.
+import wasmBytes from './poolgate_bg.wasm';
 
 initSync({ module: wasmBytes });
 
