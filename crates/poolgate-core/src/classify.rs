@@ -38,6 +38,15 @@ impl ErrorClass {
             ErrorClass::MaybeSent => 2,
         }
     }
+
+    /// The class of a [`ErrorClass::code`]; an unknown code is the safe `Permanent`.
+    pub fn from_code(code: u8) -> ErrorClass {
+        match code {
+            1 => ErrorClass::NotSent,
+            2 => ErrorClass::MaybeSent,
+            _ => ErrorClass::Permanent,
+        }
+    }
 }
 
 /// Codes that prove the statement never ran: Prisma, driver-adapter kinds, SQLSTATE, Node and

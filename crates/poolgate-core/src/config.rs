@@ -195,7 +195,10 @@ impl fmt::Display for ConfigError {
     }
 }
 
-/// A number shown the way JavaScript prints it (`NaN`, `Infinity`, `2.5`, `3`).
+/// A number for a message: `NaN` and `Infinity` spelled as JavaScript spells them, integers
+/// without a fraction (`3`), anything else as Rust prints it (JavaScript writes `1e+21` where
+/// Rust writes all the digits; the bindings use JavaScript's own printing, see
+/// [`ConfigError::message_with`]).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct JsNumber(pub f64);
 

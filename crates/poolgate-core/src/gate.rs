@@ -32,7 +32,7 @@ use crate::histogram::Histogram;
 use crate::stats::{Metrics, Percentiles, PoolStats};
 use crate::time::{Duration, Instant};
 use crate::timers::{TimerRecord, Timers};
-use crate::waiters::{State, Ticket, Waiters};
+use crate::waiters::{Entry, State, Ticket, Waiters};
 use std::collections::VecDeque;
 
 /// How long a granted operation may run.
@@ -121,10 +121,7 @@ impl Gate {
             OperationTimeout::Never => None,
             OperationTimeout::After(d) => Some(d),
         };
-        // After `advance` a waiter only remains if every slot is taken, so `queued() == 0` is
-        // implied by a free slot here; it is kept as the no-barging rule stated in the code.
-        let free = self.waiters.queued() == 0 && self.active < self.config.max_connections;
-        if free && cap > now {
+        if self.slot_free() && cap > now {
             let ticket = self.alloc(State::Active, now, op_timeout, cap)?;
             self.metrics.submitted += 1;
             self.start(ticket, now, now);
@@ -165,17 +162,11 @@ impl Gate {
     /// nobody queued, firing them can only free slots (operation timeouts with
     /// `release_on_timeout`) or wake back-offs, never make this grant wrong.
     pub fn try_acquire(&mut self) -> bool {
-        let free = !self.closed
-            && self.waiters.queued() == 0
-            && self.active < self.config.max_connections
-            && self.config.operation_timeout.is_none();
+        let free = !self.closed && self.slot_free() && self.config.operation_timeout.is_none();
         if free {
             self.untimed += 1;
-            self.active += 1;
             self.metrics.submitted += 1;
-            self.metrics.granted += 1;
-            self.metrics.peak_active = self.metrics.peak_active.max(self.active);
-            self.wait.record(Duration::ZERO);
+            self.take_slot(Duration::ZERO);
         }
         free
     }
@@ -193,8 +184,8 @@ impl Gate {
     }
 
     /// Gives back a slot taken by [`Gate::try_acquire`] at `now`, handing it to the oldest
-    /// waiter (after firing due deadlines). Returns `false`, changing nothing but the clock,
-    /// when no such slot is held.
+    /// waiter. Like every timed call it first fires the deadlines due by `now` (drain the
+    /// events either way). Returns `false`, giving nothing back, when no such slot is held.
     pub fn release_untimed(&mut self, now: Instant, ok: bool) -> bool {
         let now = self.advance(now);
         if self.untimed == 0 {
@@ -208,11 +199,7 @@ impl Gate {
     fn give_back_untimed(&mut self, ok: bool) {
         self.untimed -= 1;
         self.active -= 1;
-        if ok {
-            self.metrics.succeeded += 1;
-        } else {
-            self.metrics.failed += 1;
-        }
+        self.record_outcome(ok);
     }
 
     /// Reports that a granted operation settled (`ok` tells how), freeing its slot for the
@@ -238,11 +225,7 @@ impl Gate {
         if released == Released::Zombie {
             self.zombies -= 1;
         }
-        if ok {
-            self.metrics.succeeded += 1;
-        } else {
-            self.metrics.failed += 1;
-        }
+        self.record_outcome(ok);
         self.waiters.free(ticket);
         self.grant_waiters(now);
         Ok(released)
@@ -251,11 +234,10 @@ impl Gate {
     /// The caller gave up (an `AbortSignal` fired). A queued waiter or back-off is removed at
     /// once; a running operation keeps its slot as a zombie until it is released.
     pub fn cancel(&mut self, now: Instant, ticket: Ticket) -> Result<Cancelled, TicketError> {
-        let now = self.advance(now);
+        self.advance(now);
         let state = self.waiters.get(ticket).ok_or(TicketError::Unknown)?.state;
         let outcome = match state {
             State::Queued => {
-                self.waiters.unlink(ticket);
                 self.waiters.free(ticket);
                 Cancelled::Removed
             }
@@ -270,8 +252,9 @@ impl Gate {
             }
             State::Zombie | State::Detached | State::Free => return Ok(Cancelled::AlreadySettled),
         };
+        // Nothing to grant: `advance` already did, and leaving the queue or turning into a
+        // zombie frees no slot.
         self.metrics.aborted += 1;
-        self.grant_waiters(now);
         Ok(outcome)
     }
 
@@ -340,11 +323,6 @@ impl Gate {
         self.sleeping = 0;
     }
 
-    /// Whether `close()` was called.
-    pub fn is_closed(&self) -> bool {
-        self.closed
-    }
-
     /// The old wrapper's four numbers.
     pub fn stats(&self) -> PoolStats {
         PoolStats {
@@ -391,14 +369,9 @@ impl Gate {
     fn expire(&mut self, now: Instant) {
         while let Some(record) = self.timers.peek().filter(|r| r.at <= now) {
             self.timers.pop();
-            let Some((ticket, entry)) = self.waiters.live_at(record.index, record.generation)
-            else {
+            let Some((ticket, &entry)) = live_record(&self.waiters, &record) else {
                 continue;
             };
-            let entry = *entry;
-            if entry.deadline != record.at {
-                continue;
-            }
             match entry.state {
                 State::Queued => {
                     self.waiters.unlink(ticket);
@@ -428,6 +401,7 @@ impl Gate {
                     self.waiters.free(ticket);
                     self.events.push_back(Event::Woken(ticket));
                 }
+                // Excluded by `live_record` above.
                 State::Zombie | State::Detached | State::Free => {}
             }
         }
@@ -463,10 +437,31 @@ impl Gate {
             .min(entry.cap);
         entry.deadline = Instant::NEVER;
         self.set_deadline(ticket, deadline);
+        self.take_slot(now.saturating_since(queued_at));
+    }
+
+    /// Counts a grant after a wait of `waited`.
+    fn take_slot(&mut self, waited: Duration) {
         self.active += 1;
         self.metrics.granted += 1;
         self.metrics.peak_active = self.metrics.peak_active.max(self.active);
-        self.wait.record(now.saturating_since(queued_at));
+        self.wait.record(waited);
+    }
+
+    /// Counts how a released operation settled.
+    fn record_outcome(&mut self, ok: bool) {
+        if ok {
+            self.metrics.succeeded += 1;
+        } else {
+            self.metrics.failed += 1;
+        }
+    }
+
+    /// Whether a newcomer may take a slot at once: one is free and nobody waits (no barging;
+    /// after `advance` a waiter only remains if every slot is taken, so the queue check is
+    /// implied there, and stated as the rule).
+    fn slot_free(&self) -> bool {
+        self.waiters.queued() == 0 && self.active < self.config.max_connections
     }
 
     fn make_zombie(&mut self, ticket: Ticket) {
@@ -543,7 +538,7 @@ impl Gate {
             ),
         ];
         match checks.iter().find(|(ok, _)| !ok) {
-            Some((_, what)) => Err(format!("{what}: {:?} {:?}", self.stats(), self.metrics)),
+            Some((_, what)) => Err(format!("{what}: {:?} {:?}", self.stats(), self.metrics())),
             None => Ok(()),
         }
     }
@@ -552,9 +547,14 @@ impl Gate {
 /// A timer record counts while its entry still exists, has not moved to another deadline, and
 /// is in a state that has a deadline.
 fn record_is_live(waiters: &Waiters, record: &TimerRecord) -> bool {
+    live_record(waiters, record).is_some()
+}
+
+/// The entry of a timer record that still counts (see [`record_is_live`]).
+fn live_record<'a>(waiters: &'a Waiters, record: &TimerRecord) -> Option<(Ticket, &'a Entry)> {
     waiters
         .live_at(record.index, record.generation)
-        .is_some_and(|(_, e)| {
+        .filter(|(_, e)| {
             e.deadline == record.at
                 && matches!(e.state, State::Queued | State::Active | State::Sleeping)
         })

@@ -69,7 +69,6 @@ pub use classify::{classify, ErrorClass};
 pub use config::{Config, ConfigError, RawConfig};
 pub use event::{Cancelled, Event, Rejected, Released, Submitted, TicketError};
 pub use gate::{Gate, OperationTimeout, Request};
-pub use histogram::Histogram;
 pub use retry::{GiveUp, RetryDecision, RetryPolicy};
 pub use stats::{Metrics, Percentiles, PoolStats};
 pub use time::{Duration, Instant};

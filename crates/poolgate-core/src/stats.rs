@@ -53,7 +53,7 @@ pub struct Metrics {
     pub queue_timeouts: u64,
     /// Callers told their operation timed out.
     pub operation_timeouts: u64,
-    /// Queued waiters and running operations cancelled by their caller.
+    /// Queued waiters, running operations and retry back-offs cancelled by their caller.
     pub aborted: u64,
     /// Waiters and back-offs rejected by `close()`, and submissions refused after it.
     pub rejected_closed: u64,
@@ -71,6 +71,7 @@ pub struct Metrics {
     pub closed: bool,
     /// Time from submission to grant, for every grant.
     pub wait: Percentiles,
-    /// Time from grant to release, for every released slot.
+    /// Time from grant to release, for every released slot granted by a timed call (slots taken
+    /// by the clock-free `Gate::try_acquire` are not timed).
     pub hold: Percentiles,
 }

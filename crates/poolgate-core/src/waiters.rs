@@ -198,7 +198,8 @@ impl Waiters {
         Some(Ticket { index, generation })
     }
 
-    /// Removes a queued entry from the queue in O(1); its state is left for the caller to set.
+    /// Removes a queued entry from the queue in O(1) and marks it `Detached` until the caller
+    /// frees it or gives it its next state.
     pub fn unlink(&mut self, ticket: Ticket) {
         let Some(entry) = self.get(ticket).filter(|e| e.state == State::Queued) else {
             return;

@@ -4,7 +4,23 @@
 //! the slot index. Submissions and events add a kind above bit 48; every value stays below
 //! 2^53 and is therefore exact in a JavaScript number.
 
-use poolgate_core::{Event, Rejected, Submitted, Ticket};
+use poolgate_core::{Event, Instant, Rejected, Submitted, Ticket};
+
+/// A driver's clock reading in ms (`performance.now()`), for every binding that takes one. A
+/// non-finite reading maps to the origin, which the gate ignores (its clock never moves back);
+/// the core clamps finite readings that are too large at `Instant::LATEST`.
+pub fn instant_of(ms: f64) -> Instant {
+    if ms.is_finite() {
+        Instant::from_millis_f64(ms)
+    } else {
+        Instant::ZERO
+    }
+}
+
+/// A deadline in ms on the driver's clock: `Infinity` (or NaN) is none.
+pub fn deadline_of(ms: f64) -> Option<Instant> {
+    (ms < f64::INFINITY).then(|| instant_of(ms))
+}
 
 /// 2^48: the unit of the kind field above a ticket.
 pub const KIND_UNIT: f64 = 281_474_976_710_656.0;

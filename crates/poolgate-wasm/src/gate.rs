@@ -1,7 +1,8 @@
 //! The gate as a JavaScript class.
 
 use crate::codes::{
-    event_to_f64, rejected_to_f64, submitted_to_f64, ticket_from_f64, ticket_to_f64,
+    deadline_of, event_to_f64, instant_of, rejected_to_f64, submitted_to_f64, ticket_from_f64,
+    ticket_to_f64,
 };
 use crate::errors::range_error;
 use crate::metrics::metrics_to_js;
@@ -19,16 +20,6 @@ pub struct WasmGate {
     inner: Gate,
     /// Wait time of the last `QueueTimeout` event returned by `pollEvent`.
     last_waited_ms: f64,
-}
-
-/// The driver's clock reading. A non-finite reading is ignored (it maps to the origin, and the
-/// gate's clock never moves back), so a broken clock cannot push the gate into the far future.
-fn now_of(ms: f64) -> Instant {
-    if ms.is_finite() {
-        Instant::from_millis_f64(ms)
-    } else {
-        Instant::ZERO
-    }
 }
 
 #[wasm_bindgen(js_class = Gate)]
@@ -61,7 +52,7 @@ impl WasmGate {
     /// `ticket + 2^48` when queued, or a negative refusal code (-1 full, -2 cannot wait,
     /// -3 closed).
     pub fn submit(&mut self, now: f64) -> f64 {
-        submitted_to_f64(self.inner.submit(now_of(now), Request::default()))
+        submitted_to_f64(self.inner.submit(instant_of(now), Request::default()))
     }
 
     /// Like `submit`, with a per-call operation timeout (`NaN` for the pool's, `Infinity` for
@@ -82,12 +73,14 @@ impl WasmGate {
                 None => OperationTimeout::Never,
             }
         };
-        let deadline = (deadline < f64::INFINITY).then(|| now_of(deadline));
+        let deadline = deadline_of(deadline);
         let request = Request {
             operation_timeout,
             deadline,
         };
-        Ok(submitted_to_f64(self.inner.submit(now_of(now), request)))
+        Ok(submitted_to_f64(
+            self.inner.submit(instant_of(now), request),
+        ))
     }
 
     /// The clock-free fast path: takes a slot at once with no clock reading and returns `true`,
@@ -110,13 +103,16 @@ impl WasmGate {
     /// and re-arm afterwards. `false` when no such slot is held.
     #[wasm_bindgen(js_name = releaseUntimed)]
     pub fn release_untimed(&mut self, now: f64, ok: bool) -> bool {
-        self.inner.release_untimed(now_of(now), ok)
+        self.inner.release_untimed(instant_of(now), ok)
     }
 
     /// Reports that a granted operation settled. Returns 0 (caller still waiting), 1 (it was a
     /// zombie), 2 (slot already freed at its timeout), -1 (unknown ticket), -2 (not holding).
     pub fn release(&mut self, now: f64, ticket: f64, ok: bool) -> i32 {
-        match self.inner.release(now_of(now), ticket_from_f64(ticket), ok) {
+        match self
+            .inner
+            .release(instant_of(now), ticket_from_f64(ticket), ok)
+        {
             Ok(Released::Completed) => 0,
             Ok(Released::Zombie) => 1,
             Ok(Released::Detached) => 2,
@@ -128,7 +124,7 @@ impl WasmGate {
     /// The caller gave up. Returns 0 (removed from the queue or back-off), 1 (was running: now
     /// a zombie until released), 2 (already settled), -1 (unknown ticket).
     pub fn cancel(&mut self, now: f64, ticket: f64) -> i32 {
-        match self.inner.cancel(now_of(now), ticket_from_f64(ticket)) {
+        match self.inner.cancel(instant_of(now), ticket_from_f64(ticket)) {
             Ok(Cancelled::Removed) => 0,
             Ok(Cancelled::Detached) => 1,
             Ok(Cancelled::AlreadySettled) => 2,
@@ -139,7 +135,10 @@ impl WasmGate {
     /// Registers a retry back-off ending at `wakeAt` (ms). Returns its ticket, or -3 when closed.
     #[wasm_bindgen(js_name = scheduleRetry)]
     pub fn schedule_retry(&mut self, now: f64, wake_at: f64) -> f64 {
-        match self.inner.schedule_retry(now_of(now), now_of(wake_at)) {
+        match self
+            .inner
+            .schedule_retry(instant_of(now), instant_of(wake_at))
+        {
             Ok(t) => ticket_to_f64(t),
             Err(e) => rejected_to_f64(e),
         }
@@ -148,7 +147,7 @@ impl WasmGate {
     /// Fires the deadlines that have passed.
     #[wasm_bindgen(js_name = handleTimeout)]
     pub fn handle_timeout(&mut self, now: f64) {
-        self.inner.handle_timeout(now_of(now));
+        self.inner.handle_timeout(instant_of(now));
     }
 
     /// When to call `handleTimeout` next, in ms; `Infinity` when nothing is pending.
@@ -180,13 +179,13 @@ impl WasmGate {
     #[wasm_bindgen(js_name = setMaxConnections)]
     pub fn set_max_connections(&mut self, now: f64, value: f64) -> Result<(), JsValue> {
         self.inner
-            .set_max_connections(now_of(now), value)
+            .set_max_connections(instant_of(now), value)
             .map_err(range_error)
     }
 
     /// Rejects every waiter and back-off (as events) and refuses new work.
     pub fn close(&mut self, now: f64) {
-        self.inner.close(now_of(now));
+        self.inner.close(instant_of(now));
     }
 
     /// Slots held, zombies included.

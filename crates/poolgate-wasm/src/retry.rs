@@ -1,7 +1,8 @@
 //! Retry policy and error classification for JavaScript.
 
+use crate::codes::{deadline_of, instant_of};
 use crate::errors::range_error;
-use poolgate_core::{classify, ErrorClass, Instant, RetryDecision, RetryPolicy};
+use poolgate_core::{classify, ErrorClass, RetryDecision, RetryPolicy};
 use wasm_bindgen::prelude::*;
 
 /// A validated retry policy (linear back-off, optional cap and jitter).
@@ -39,13 +40,9 @@ impl WasmRetryPolicy {
         deadline: f64,
         random: f64,
     ) -> f64 {
-        let class = match error_class {
-            1 => ErrorClass::NotSent,
-            2 => ErrorClass::MaybeSent,
-            _ => ErrorClass::Permanent,
-        };
-        let deadline = (deadline < f64::INFINITY).then(|| Instant::from_millis_f64(deadline));
-        let now = Instant::from_millis_f64(now);
+        let class = ErrorClass::from_code(error_class);
+        let deadline = deadline_of(deadline);
+        let now = instant_of(now);
         match self
             .inner
             .decide(failed_attempts, class, idempotent, now, deadline, random)

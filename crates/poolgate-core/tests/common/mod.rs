@@ -525,7 +525,6 @@ pub struct Tracker {
     outcomes: Vec<u8>,
     /// Operation outcomes per id told to the caller (timeout, abort): at most 1.
     op_outcomes: Vec<u8>,
-    pub rejected: u64,
     op_of: Vec<u64>,
     /// Ids granted by the clock-free `try_acquire`.
     pub fast: Vec<bool>,
@@ -551,7 +550,6 @@ impl Tracker {
             seen: Vec::new(),
             outcomes: Vec::new(),
             op_outcomes: Vec::new(),
-            rejected: 0,
             op_of: Vec::new(),
             fast: Vec::new(),
         }
@@ -764,7 +762,6 @@ impl Tracker {
                 }
                 Err(Rejected::Closed) => {
                     ensure(self.closed, || "Rejected::Closed while open".into())?;
-                    self.rejected += 1;
                 }
                 Err(Rejected::QueueFull { max_queue }) => {
                     ensure(
@@ -774,7 +771,6 @@ impl Tracker {
                             && self.active >= self.max,
                         || "QueueFull while the queue had room".into(),
                     )?;
-                    self.rejected += 1;
                 }
                 Err(Rejected::NoWait) => return Err("NoWait with a queue timeout > 0".into()),
             },
