@@ -43,3 +43,8 @@ die() { printf '[%s] ERROR: %s\n' "$(basename "$0")" "$*" >&2; exit 1; }
 
 # run CMD...: print the command, then run it.
 run() { printf '[%s] $ %s\n' "$(basename "$0")" "$*" >&2; "$@"; }
+
+# usage: prints the calling script's leading comment block (its help), without the "# ".
+usage() {
+  awk 'NR == 1 || /^# shellcheck/ { next } /^#/ { sub(/^# ?/, ""); print; next } { exit }' "$0"
+}

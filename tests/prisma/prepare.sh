@@ -1,23 +1,25 @@
 #!/usr/bin/env bash
 # Makes tests/prisma runnable: installs its npm dependencies when missing (scripts/setup
 # normally has) and generates the Prisma client into generated/ (offline: Prisma 7's CLI would
-# otherwise download its schema engine first, which `generate` does not need).
+# otherwise download its schema engine first, which `generate` does not need). The client is
+# generated again whenever the schema or the lock file (so the Prisma version) changes.
 # Used by scripts/load, scripts/test-prisma and scripts/demo.
 set -euo pipefail
-cd "$(dirname "${BASH_SOURCE[0]}")"
+# shellcheck source=scripts/lib/env.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib/env.sh"
+cd "$REPO_ROOT/tests/prisma"
 
 if [[ ! -d node_modules/@prisma/adapter-pg || ! -d node_modules/tsx || ! -e node_modules/poolgate ]]; then
-  echo "[prepare] installing tests/prisma's npm dependencies (npm ci)" >&2
+  log "installing tests/prisma's npm dependencies (npm ci)"
   npm ci --no-audit --no-fund --loglevel=error >&2 \
-    || { echo "[prepare] npm ci failed in tests/prisma: is the npm registry reachable? (scripts/setup installs it too)" >&2; exit 1; }
+    || die "npm ci failed in tests/prisma: is the npm registry reachable? (scripts/setup installs it too)"
 fi
-if [[ ! -f ../../pkg/dist/node.js ]]; then
-  echo "[prepare] pkg/dist is missing: build poolgate first with scripts/build" >&2
-  exit 1
-fi
-if [[ ! -f generated/prisma/client.ts || prisma/schema.prisma -nt generated/prisma/client.ts ]]; then
-  echo "[prepare] generating the Prisma client (prisma generate)" >&2
-  PRISMA_SCHEMA_ENGINE_BINARY=/bin/false PRISMA_HIDE_UPDATE_MESSAGE=1 CHECKPOINT_DISABLE=1 \
-    node_modules/.bin/prisma generate >/dev/null \
-    || { echo "[prepare] prisma generate failed (see above)" >&2; exit 1; }
+[[ -f "$REPO_ROOT/pkg/dist/node.js" ]] || die "pkg/dist is missing: build poolgate first with scripts/build"
+
+stamp="$(cat prisma/schema.prisma package-lock.json | sha256sum | cut -d' ' -f1)"
+if [[ ! -f generated/prisma/client.ts || "$(cat generated/.stamp 2>/dev/null)" != "$stamp" ]]; then
+  log "generating the Prisma client (prisma generate)"
+  PRISMA_SCHEMA_ENGINE_BINARY=/bin/false node_modules/.bin/prisma generate >/dev/null \
+    || die "prisma generate failed (see above)"
+  printf '%s\n' "$stamp" > generated/.stamp
 fi

@@ -33,3 +33,10 @@ export function errorKey(err) {
   }
   return `${parts.join(' ')} (${classify(err)})`;
 }
+
+/** How many of a load result's errors were connection failures (`errorKey`s of class not-sent). */
+export function connectionErrors(result) {
+  return Object.entries(result.errors)
+    .filter(([key]) => key.endsWith('(not-sent)'))
+    .reduce((n, [, count]) => n + count, 0);
+}

@@ -8,9 +8,10 @@ import pg from 'pg';
 const SAMPLE_MS = 10;
 
 /**
- * Connects to `url` (a superuser's, ideally: it then gets a reserved slot when the load
- * exhausts the others) and samples until `stop()`. `match` is `{ applicationName }` or
- * `{ user }`.
+ * Connects to `url` and samples until `stop()`. It connects before the load starts, so even as a
+ * superuser it takes one of the ordinary slots (the app is left 16 of PostgreSQL's 17); a
+ * superuser's monitor still reconnects into a reserved slot if it loses its connection.
+ * `match` is `{ applicationName }` or `{ user }`.
  */
 export async function startMonitor({ url, match }) {
   const byUser = match.user !== undefined;

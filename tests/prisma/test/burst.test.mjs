@@ -5,15 +5,11 @@
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { connectionErrors } from '../lib/errors.mjs';
 import { DATABASE_URL, loadTool, rowsByRequestId } from './helpers.mjs';
 
 const OPS = 10_000;
 const CREATES = 3_000; // the mixed scenario: operations i with i % 10 < 3 create a row
-
-const connectionErrors = (r) =>
-  Object.entries(r.errors)
-    .filter(([key]) => /P2037|53300|P1001|P2024|not-sent/.test(key))
-    .reduce((n, [, count]) => n + count, 0);
 
 test('10,000 mixed operations through a gate of 15: all succeed, at most 15 server connections', {
   timeout: 180_000,

@@ -9,7 +9,7 @@ import { mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'nod
 import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { DATABASE_URL } from './helpers.mjs';
+import './helpers.mjs'; // checks that DATABASE_URL is set
 
 const PRISMA_DIR = fileURLToPath(new URL('..', import.meta.url));
 const README = join(PRISMA_DIR, '..', '..', 'README.md');
@@ -44,7 +44,6 @@ test('the README quick start runs on real Prisma 7 and holds a burst under the l
   timeout: 120_000,
 }, async () => {
   writeApp(quickStartFiles());
-  process.env.DATABASE_URL = DATABASE_URL;
   const route = await import(pathToFileURL(join(APP, 'app/api/users/route.ts')).href);
   const db = await import(pathToFileURL(join(APP, 'lib/db.ts')).href);
   try {
@@ -60,7 +59,8 @@ test('the README quick start runs on real Prisma 7 and holds a burst under the l
       availableConnections: 15,
     });
 
-    // 200 requests at once: the gate of 15 keeps the app under PostgreSQL's 17 slots.
+    // 200 requests at once: the gate of 15 keeps the app inside the 17 slots PostgreSQL leaves
+    // a normal role (20, minus 3 reserved for superusers).
     const responses = await Promise.all(Array.from({ length: 200 }, () => route.GET()));
     const statuses = responses.map((r) => r.status);
     assert.deepEqual([...new Set(statuses)], [200], `statuses: ${statuses.join(',')}`);
@@ -68,10 +68,7 @@ test('the README quick start runs on real Prisma 7 and holds a burst under the l
     assert.equal(m.succeeded, 201);
     assert.equal(m.peakActive, 15, 'the burst filled the gate, and never went past it');
     assert.ok(m.peakQueued > 0, 'callers waited in the gate');
-    // Connections held by earlier tests (PgBouncer keeps its server connections idle for a
-    // while) can leave fewer than 15 slots: then attempts fail with P2037, which was never
-    // sent, and the extension retries them. Every failed attempt must have been retried.
-    assert.equal(m.failed, m.retries, `${m.failed} failed attempts, ${m.retries} retries`);
+    assert.equal(m.failed, 0, 'no attempt failed: the gate kept the app inside its slots');
   } finally {
     db.pool.close();
     await db.prisma.$disconnect();
