@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { BIN, createConsumer, removeConsumer } from './lib/consumer.mjs';
 import { EXPECTED } from './lib/expected.mjs';
-import { ROUTES, nextAppFiles } from './lib/next-app.mjs';
+import { nextAppFiles, ROUTES, routePath } from './lib/next-app.mjs';
 import { fetchJsonWhenUp, freePort, run, startServer } from './lib/servers.mjs';
 
 const env = { NEXT_TELEMETRY_DISABLED: '1', NODE_ENV: 'production' };
@@ -29,8 +29,8 @@ test('Next.js 16: Node and Edge route handlers', { timeout: 360_000 }, async (t)
           timeoutMs: 180_000,
         });
         // Both routes must be server-rendered on demand, so the burst runs in `next start`.
-        for (const route of ['/api/burst-node', '/api/burst-edge']) {
-          assert.match(stdout, new RegExp(`ƒ ${route}\\b`), `${route} is not dynamic:\n${stdout}`);
+        for (const path of ROUTES.map(routePath)) {
+          assert.match(stdout, new RegExp(`ƒ ${path}\\b`), `${path} is not dynamic:\n${stdout}`);
         }
         const port = await freePort();
         const server = startServer(next, ['start', '-H', '127.0.0.1', '-p', String(port)], {
@@ -38,8 +38,7 @@ test('Next.js 16: Node and Edge route handlers', { timeout: 360_000 }, async (t)
           env,
         });
         try {
-          for (const route of ROUTES) {
-            const path = route.replace(/^app/, '').replace(/\/route\.ts$/, '');
+          for (const path of ROUTES.map(routePath)) {
             const body = await fetchJsonWhenUp(server, `http://127.0.0.1:${port}${path}`, 60_000);
             assert.deepEqual(body, EXPECTED, `${bundler} ${path}`);
           }

@@ -7,30 +7,19 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { run } from './servers.mjs';
 
-export const HERE = fileURLToPath(new URL('..', import.meta.url));
+const HERE = fileURLToPath(new URL('..', import.meta.url));
 export const REPO = join(HERE, '..', '..');
-export const CONSUMERS = join(HERE, '.consumers');
+const CONSUMERS = join(HERE, '.consumers');
 export const OUT = join(HERE, '.out');
 export const BIN = join(HERE, 'node_modules', '.bin');
 
-/**
- * The poolgate tarball: $POOLGATE_TARBALL (scripts/test-runtimes packs once for every file), or
- * `npm pack` of pkg/ now. pkg/dist must be built.
- */
-export async function tarball() {
-  if (process.env.POOLGATE_TARBALL) return process.env.POOLGATE_TARBALL;
-  if (!existsSync(join(REPO, 'pkg', 'dist', 'index.js'))) {
-    throw new Error('pkg/dist is not built: run scripts/build first');
+/** The poolgate tarball that scripts/test-runtimes packed once for every test file. */
+export function tarball() {
+  const path = process.env.POOLGATE_TARBALL;
+  if (!path || !existsSync(path)) {
+    throw new Error('POOLGATE_TARBALL is not set: run these tests with scripts/test-runtimes');
   }
-  const dest = join(CONSUMERS, `pack-${process.pid}`);
-  mkdirSync(dest, { recursive: true });
-  const { stdout } = await run('npm', ['pack', '--json', '--pack-destination', dest], {
-    cwd: join(REPO, 'pkg'),
-    timeoutMs: 60_000,
-  });
-  const [{ filename }] = JSON.parse(stdout);
-  process.env.POOLGATE_TARBALL = join(dest, filename);
-  return process.env.POOLGATE_TARBALL;
+  return path;
 }
 
 /**
@@ -52,7 +41,7 @@ export async function createConsumer(name, files) {
   }
   await run(
     'npm',
-    ['install', '--no-audit', '--no-fund', '--no-package-lock', '--offline', await tarball()],
+    ['install', '--no-audit', '--no-fund', '--no-package-lock', '--offline', tarball()],
     { cwd: dir, timeoutMs: 120_000 },
   );
   // A real copy from the tarball, not a link to pkg/ (tests/node_modules has one further up).

@@ -3,6 +3,8 @@
 import { example } from './readme.mjs';
 
 export const ROUTES = ['app/api/burst-node/route.ts', 'app/api/burst-edge/route.ts'];
+/** The URL path each route file serves (`app/api/x/route.ts` -> `/api/x`). */
+export const routePath = (route) => route.replace(/^app/, '').replace(/\/route\.ts$/, '');
 
 /** path -> text of the Next.js project. */
 export function nextAppFiles() {
