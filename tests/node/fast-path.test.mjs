@@ -101,8 +101,8 @@ test('a retry back-off survives a deep burst that empties the pool around it', a
     1000,
   );
   await sleep(5); // the first attempt failed; its back-off sleeps for 1 s
-  // 5,000 callers queue behind one slot and drain while the back-off sleeps: the pool's
-  // per-caller arrays grow past their shrink threshold and empty out again.
+  // 5,000 callers queue behind one slot and drain while the back-off sleeps; the back-off's
+  // slot must still be known when it wakes.
   const burst = Array.from({ length: 5000 }, (_, i) => pool.run(async () => i));
   assert.equal((await Promise.all(burst)).length, 5000);
   assert.equal(pool.getMetrics().sleeping, 1, 'precondition: the back-off outlasts the burst');
@@ -128,18 +128,4 @@ test('a failure nobody handles is still reported as an unhandled rejection', () 
   });
   assert.equal(r.status, 1, `exit ${r.status}; stderr: ${r.stderr}`);
   assert.match(r.stderr, /nobody handles this/);
-});
-
-test('after a deep burst drains, the pool gives its per-caller arrays back', () => {
-  const child = new URL('./fixtures/burst-memory.mjs', import.meta.url);
-  const r = spawnSync(process.execPath, ['--expose-gc', child.pathname], {
-    encoding: 'utf8',
-    timeout: 60_000,
-  });
-  assert.equal(r.status, 0, r.stderr);
-  const report = JSON.parse(r.stdout.trim().split('\n').pop());
-  assert.equal(report.timedOut, 100_000);
-  // Measured: ~0.16 MB when the arrays are given back, ~1.2 MB when they are kept.
-  assert.ok(report.grown < 600_000, `heap grew ${report.grown} bytes`);
-  assert.equal(report.stats.activeConnections, 0);
 });
