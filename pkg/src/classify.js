@@ -4,14 +4,13 @@
 
 import { classifyError } from './wasm.js';
 
-/** The error is not a transient connection failure: never retried. */
-export const PERMANENT = 0;
-/** Connection failure before the statement reached the server: safe to retry. */
-export const NOT_SENT = 1;
-/** Connection failure after the statement may have run: retried only when idempotent. */
-export const MAYBE_SENT = 2;
-
+/**
+ * The core's class codes, by name: 0 permanent (not a transient connection failure: never
+ * retried), 1 not-sent (failed before the statement reached the server: safe to retry),
+ * 2 maybe-sent (failed after the statement may have run: retried only when idempotent).
+ */
 const CLASS_NAMES = ['permanent', 'not-sent', 'maybe-sent'];
+const PERMANENT = 0;
 const MAX_DEPTH = 6;
 
 function collect(err, codes, messages, depth, seen) {

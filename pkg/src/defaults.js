@@ -19,13 +19,13 @@ export function setDefaultPool(pool) {
   defaultPool = pool;
 }
 
-/** The seed's `withConnectionPool(op, timeout = 30000)`, on the default pool. */
-export function withConnectionPool(op, timeout = 30000) {
+/** The seed's `withConnectionPool(op, timeout = 30000)`, on the default pool (same defaults). */
+export function withConnectionPool(op, timeout) {
   return getDefaultPool().withConnectionPool(op, timeout);
 }
 
-/** The seed's `withRetryAndPool(op, maxRetries = 3, delay = 1000)`, on the default pool. */
-export function withRetryAndPool(op, maxRetries = 3, delay = 1000, options) {
+/** The seed's `withRetryAndPool(op, maxRetries = 3, delay = 1000)`, on the default pool (same defaults). */
+export function withRetryAndPool(op, maxRetries, delay, options) {
   return getDefaultPool().withRetryAndPool(op, maxRetries, delay, options);
 }
 

@@ -37,8 +37,9 @@ function settings(options) {
   if (typeof pool?.run !== 'function') {
     throw new TypeError('pool must be a ConnectionPool');
   }
-  // The seed retried every call with withRetryAndPool(op, 3, 1000); so do we, by default.
-  const retry = o.retry === undefined ? { maxRetries: 3, delay: 1000 } : o.retry;
+  // The seed retried every call with withRetryAndPool(op, 3, 1000); so do we, by default
+  // (`true`: the core's default policy, 3 retries with a 1000 ms linear back-off).
+  const retry = o.retry ?? true;
   return { pool, retry };
 }
 
