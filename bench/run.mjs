@@ -9,6 +9,7 @@
 //   options: --reps=N  --out=NAME (writes results/NAME.json and .md)
 // Exits 1 if a worker crashed; a poolgate that is not built yet is reported, not a failure.
 
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -21,6 +22,14 @@ import { renderMarkdown } from './lib/report-md.mjs';
 import { spawnJob } from './lib/spawn-job.mjs';
 
 const here = (p) => fileURLToPath(new URL(p, import.meta.url));
+
+/** The commit measured, with `+dirty` when the package or crates have uncommitted changes. */
+function gitCommit() {
+  const git = (args) =>
+    spawnSync('git', args, { cwd: here('..'), encoding: 'utf8' }).stdout?.trim() ?? '';
+  const head = git(['rev-parse', '--short', 'HEAD']) || 'unknown';
+  return git(['status', '--porcelain', '--', 'pkg', 'crates']) ? `${head}+dirty` : head;
+}
 const PEERS = ['p-limit', 'p-queue', 'async-sema', 'cockatiel'];
 
 function usage(message) {
@@ -166,6 +175,7 @@ async function main() {
     reps,
     argv: process.argv.slice(2),
     versions,
+    commit: gitCommit(),
     totalSeconds: (performance.now() - started) / 1000,
   };
   const cells = aggregate(records);

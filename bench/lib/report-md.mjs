@@ -89,7 +89,7 @@ export function renderMarkdown({ meta, variants, contenders, cells, extras, note
   const lines = [
     `# poolgate benchmark results${meta.quick ? ' (--quick smoke run: small sizes, not comparable)' : ''}`,
     '',
-    `- date: ${meta.date}`,
+    `- date: ${meta.date}; commit: ${meta.commit ?? 'unrecorded'}`,
     `- node: ${meta.node}; CPU: ${meta.cpu} (${meta.cores} cores); ${meta.os}`,
     `- repetitions: ${meta.reps} fresh processes per cell, medians shown; whole run took ${meta.totalSeconds.toFixed(0)} s`,
     `- versions: ${Object.entries(meta.versions)
