@@ -25,7 +25,9 @@ _pg_bindir() {
   printf '%s\n' "$d"
 }
 
-_pg_dir() { printf '/tmp/poolgate-pg-%s\n' "$1"; }
+# POOLGATE_PORT_OFFSET (default 0) shifts every port and names the directories apart, so two
+# checkouts (a worktree beside main, say) can run their tests at the same time.
+_pg_dir() { printf '/tmp/poolgate-pg-%s%s\n' "$1" "${POOLGATE_PORT_OFFSET:+-$POOLGATE_PORT_OFFSET}"; }
 
 # Run a command as user postgres (from a directory it can read).
 _pg_as_postgres() {
@@ -68,6 +70,7 @@ pg_start() {
   local name=$1 port=$2 max=$3 dir bindir
   [[ "$name" =~ ^[A-Za-z0-9_.-]+$ ]] || { _pg_log "bad cluster name: $name"; return 2; }
   [[ "$port" =~ ^[0-9]+$ && "$max" =~ ^[0-9]+$ ]] || { _pg_log "PORT and MAX_CONNECTIONS must be numbers"; return 2; }
+  port=$((port + ${POOLGATE_PORT_OFFSET:-0}))
   dir="$(_pg_dir "$name")"
   bindir="$(_pg_bindir)" || return 1
 

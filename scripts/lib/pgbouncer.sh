@@ -12,7 +12,7 @@
 # as user postgres, like the cluster.
 
 _pgb_log() { printf '[pgbouncer] %s\n' "$*" >&2; }
-_pgb_dir() { printf '/tmp/poolgate-pgbouncer-%s\n' "$1"; }
+_pgb_dir() { printf '/tmp/poolgate-pgbouncer-%s%s\n' "$1" "${POOLGATE_PORT_OFFSET:+-$POOLGATE_PORT_OFFSET}"; }
 _pgb_bin() {
   if [[ -x /usr/sbin/pgbouncer ]]; then
     printf '/usr/sbin/pgbouncer\n'
@@ -29,6 +29,7 @@ pgbouncer_start() {
   local name=$1 port=$2 cluster=$3 size=$4 dir bin pg_port bindir i
   [[ "$name" =~ ^[A-Za-z0-9_.-]+$ ]] || { _pgb_log "bad name: $name"; return 2; }
   [[ "$port" =~ ^[0-9]+$ && "$size" =~ ^[0-9]+$ ]] || { _pgb_log "PORT and POOL_SIZE must be numbers"; return 2; }
+  port=$((port + ${POOLGATE_PORT_OFFSET:-0}))
   bin="$(_pgb_bin)" || return 1
   pg_port="$(sed -n 's/^port=//p' "$(_pg_dir "$cluster")/settings" 2>/dev/null)"
   [[ -n "$pg_port" ]] || { _pgb_log "no cluster $cluster (start it with pg_start first)"; return 1; }
