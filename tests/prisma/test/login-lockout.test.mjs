@@ -6,9 +6,8 @@
 // outlasts the lockout (`loginLockoutMs`) must carry reads and writes through it, while
 // Prisma's default retry (3 retries, 1 + 2 + 3 s) gives up inside it.
 //
-// Other clients of PgBouncer keep arriving during the lockout (probes here, a fresh connection
-// every few hundred ms, as other instances of an app would): PgBouncer only tries its server
-// again when a client logs in after the retry window, and refuses that first client.
+// Other clients of PgBouncer keep logging in during the lockout (probes here, a fresh connection
+// every 250 ms, as other instances of an app would); they also show how long it lasts.
 
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
@@ -174,7 +173,7 @@ test('PostgreSQL restarted behind PgBouncer: the login lockout is classed and ou
   );
 
   // The lockout is on: both apps run the same reads and writes, while other clients keep
-  // logging in every 250 ms.
+  // logging in.
   probes = startProbes(250);
   const opsStart = performance.now();
   const [resultsDefault, resultsLockout] = await Promise.all([
