@@ -118,7 +118,9 @@ export class ConnectionPool {
    */
   constructor(options) {
     // One validated record crosses to the core: types here (TypeError), values there.
-    this.#gate = new Gate(checkPoolOptions(checkObject('ConnectionPool options', options, POOL_OPTIONS)));
+    this.#gate = new Gate(
+      checkPoolOptions(checkObject('ConnectionPool options', options, POOL_OPTIONS)),
+    );
     this.#clockFree = this.#gate.clockFreeEligible;
   }
 
@@ -253,7 +255,9 @@ export class ConnectionPool {
       return this.#runGranted(op, ticket);
     }
     const promise = new Promise(capture);
-    if (this.#track(ticket, op, capturedResolve, capturedReject, signal, kind !== SUBMITTED.QUEUED)) {
+    if (
+      this.#track(ticket, op, capturedResolve, capturedReject, signal, kind !== SUBMITTED.QUEUED)
+    ) {
       if (kind !== SUBMITTED.QUEUED) this.#start(ticket >>> 0);
       this.#arm();
     }

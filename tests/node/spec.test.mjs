@@ -58,8 +58,7 @@ async function runScenario(file) {
     assert.ok(POOL_KEYS.includes(k), `unknown pool option ${k}`);
   const options = {};
   for (const k of POOL_KEYS) {
-    if (spec.pool[k] !== undefined)
-      options[k] = AS_IS.has(k) ? spec.pool[k] : millis(spec.pool[k]);
+    if (spec.pool[k] !== undefined) options[k] = AS_IS.has(k) ? spec.pool[k] : millis(spec.pool[k]);
   }
   const pool = new ConnectionPool(options);
   const aborted = new Set(spec.steps.filter((s) => s.op === 'abort').map((s) => s.id));
