@@ -108,7 +108,7 @@ impl WasmGate {
     }
 
     /// Gives back a `tryAcquire` slot with no clock reading: `true` when done (no event, no
-    /// deadline change); `false`, nothing changed, when someone waits: call `releaseUntimed`.
+    /// deadline change); `false`, nothing changed, when someone waits: call `releaseClockFree`.
     #[wasm_bindgen(js_name = tryRelease)]
     pub fn try_release(&mut self, ok: bool) -> bool {
         self.inner.try_release(ok)
