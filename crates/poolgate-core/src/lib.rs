@@ -60,6 +60,7 @@ mod event;
 mod gate;
 mod histogram;
 pub mod retry;
+pub mod sizing;
 mod stats;
 mod time;
 mod timers;
