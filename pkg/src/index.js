@@ -18,3 +18,4 @@ export {
   OperationTimeoutError,
   PoolClosedError,
 } from './errors.js';
+export { sizeFleet } from './sizing.js';

@@ -174,3 +174,45 @@ export declare class OperationTimeoutError extends PoolgateError {
 export declare class PoolClosedError extends PoolgateError {
   readonly code: 'POOLGATE_CLOSED';
 }
+
+/** What `sizeFleet` needs: the database's limit and the fleet sharing it. */
+export interface SizingOptions {
+  /** The server's `max_connections`, or the pooler's pool size in front of it. Required. */
+  limit: number;
+  /** Slots the app's role cannot use (PostgreSQL's `superuser_reserved_connections`). Default 3. */
+  reserved?: number;
+  /** Slots to leave to other clients (cron, admin tools, other apps). Default 0. */
+  others?: number;
+  /** App instances sharing the database. Default 1. */
+  instances?: number;
+  /** Share of the usable slots kept free, 0 to 100. Default 10. */
+  marginPercent?: number;
+  /** Fewest slots kept free. Default 1. */
+  minHeadroom?: number;
+  /** The gate's `queueTimeoutMs` to pair with (0 to 1,000,000,000). Default 10,000. */
+  queueTimeoutMs?: number;
+}
+
+/** Per-instance advice and the figures behind it. */
+export interface Sizing {
+  /** `limit - reserved - others`. */
+  usable: number;
+  /** Slots kept free: `max(ceil(usable * marginPercent / 100), minHeadroom)`. */
+  headroom: number;
+  /** `maxConnections` for each instance's gate: `floor((usable - headroom) / instances)`. */
+  perInstance: number;
+  /** `perInstance * instances`. */
+  fleetTotal: number;
+  /** The pg pool's (or `@prisma/adapter-pg`'s) `max` to pair with the gate. */
+  pgPoolMax: number;
+  /** The pg pool's `connectionTimeoutMillis`: 5 s, at most the queue timeout. */
+  connectTimeoutMs: number;
+  /** The `queueTimeoutMs` assumed. */
+  queueTimeoutMs: number;
+}
+
+/**
+ * How many connections each of `instances` may open so the fleet stays under the database's
+ * limit with a margin. Throws a `RangeError` when a value is out of range or the fleet cannot fit.
+ */
+export declare function sizeFleet(options: SizingOptions): Sizing;

@@ -22,6 +22,7 @@
 //! Pure and total: every input is a plain integer, and a fleet that cannot fit is an
 //! [`SizingError`], not a zero.
 
+use crate::config::{integer_option, ConfigError};
 use thiserror::Error;
 
 /// Default share of the usable slots kept free, in percent.
@@ -155,4 +156,50 @@ pub fn size_fleet(input: SizingInput) -> Result<Sizing, SizingError> {
         },
         queue_timeout_ms: input.queue_timeout_ms,
     })
+}
+
+/// Largest accepted count of connections, instances or milliseconds in a [`RawSizing`].
+pub const SIZING_INPUT_LIMIT: u32 = 1_000_000_000;
+
+/// [`SizingInput`] as a JavaScript caller gives it: `None` for an option left out.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct RawSizing {
+    /// `limit`: the server's `max_connections` or the pooler's pool size (required).
+    pub limit: f64,
+    /// `reserved` (default 3, PostgreSQL's `superuser_reserved_connections`).
+    pub reserved: Option<f64>,
+    /// `others` (default 0).
+    pub others: Option<f64>,
+    /// `instances` (default 1).
+    pub instances: Option<f64>,
+    /// `marginPercent` (default [`DEFAULT_MARGIN_PERCENT`]).
+    pub margin_percent: Option<f64>,
+    /// `minHeadroom` (default 1).
+    pub min_headroom: Option<f64>,
+    /// `queueTimeoutMs` (default [`DEFAULT_QUEUE_TIMEOUT_MS`]).
+    pub queue_timeout_ms: Option<f64>,
+}
+
+impl RawSizing {
+    /// Checks every option (integers in range, named as the user spells them) and fills in
+    /// the defaults.
+    pub fn validate(&self) -> Result<SizingInput, ConfigError> {
+        let d = SizingInput::default();
+        let int = |name, v: Option<f64>, min, default| match v {
+            Some(v) => integer_option(name, v, min, SIZING_INPUT_LIMIT),
+            None => Ok(default),
+        };
+        Ok(SizingInput {
+            limit: integer_option("limit", self.limit, 1, SIZING_INPUT_LIMIT)?,
+            reserved: int("reserved", self.reserved, 0, d.reserved)?,
+            others: int("others", self.others, 0, d.others)?,
+            instances: int("instances", self.instances, 1, d.instances)?,
+            margin_percent: match self.margin_percent {
+                Some(v) => integer_option("marginPercent", v, 0, 100)?,
+                None => d.margin_percent,
+            },
+            min_headroom: int("minHeadroom", self.min_headroom, 0, d.min_headroom)?,
+            queue_timeout_ms: int("queueTimeoutMs", self.queue_timeout_ms, 0, d.queue_timeout_ms)?,
+        })
+    }
 }

@@ -145,3 +145,37 @@ fn extreme_inputs_never_overflow() {
     .unwrap_err();
     assert!(matches!(s, SizingError::TooManyInstances { .. }));
 }
+
+#[test]
+fn raw_options_are_checked_by_name() {
+    use poolgate_core::sizing::RawSizing;
+    let raw = RawSizing {
+        limit: 20.0,
+        instances: Some(2.0),
+        ..RawSizing::default()
+    };
+    assert_eq!(raw.validate().unwrap(), pg(20, 2));
+    let bad = RawSizing {
+        limit: 20.0,
+        instances: Some(2.5),
+        ..RawSizing::default()
+    };
+    assert_eq!(
+        bad.validate().unwrap_err().to_string(),
+        "instances must be an integer from 1 to 1000000000, got 2.5"
+    );
+    let bad = RawSizing {
+        limit: f64::NAN,
+        ..RawSizing::default()
+    };
+    assert!(bad.validate().unwrap_err().to_string().starts_with("limit must be"));
+    let bad = RawSizing {
+        limit: 20.0,
+        margin_percent: Some(150.0),
+        ..RawSizing::default()
+    };
+    assert_eq!(
+        bad.validate().unwrap_err().to_string(),
+        "marginPercent must be an integer from 0 to 100, got 150"
+    );
+}

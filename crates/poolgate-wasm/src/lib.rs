@@ -18,6 +18,7 @@ mod errors;
 mod gate;
 mod metrics;
 mod retry;
+mod sizing;
 
 pub use gate::WasmGate;
 pub use retry::{classify_error, WasmRetryPolicy};
