@@ -199,7 +199,12 @@ impl RawSizing {
                 None => d.margin_percent,
             },
             min_headroom: int("minHeadroom", self.min_headroom, 0, d.min_headroom)?,
-            queue_timeout_ms: int("queueTimeoutMs", self.queue_timeout_ms, 0, d.queue_timeout_ms)?,
+            queue_timeout_ms: int(
+                "queueTimeoutMs",
+                self.queue_timeout_ms,
+                0,
+                d.queue_timeout_ms,
+            )?,
         })
     }
 }

@@ -35,7 +35,10 @@ fn instances_share_the_budget_rounding_down() {
     // Supabase's free plan (~60): the seed's 20 per instance on 3 instances would take all 60;
     // the sizing gives 17 each, 51 in all, 6 kept free.
     let s = size_fleet(pg(60, 3)).unwrap();
-    assert_eq!((s.usable, s.headroom, s.per_instance, s.fleet_total), (57, 6, 17, 51));
+    assert_eq!(
+        (s.usable, s.headroom, s.per_instance, s.fleet_total),
+        (57, 6, 17, 51)
+    );
 }
 
 #[test]
@@ -47,7 +50,10 @@ fn others_and_margin_come_off_first() {
     };
     // 100 - 3 - 5 = 92 usable; 23 kept free; 69 / 2 = 34 each.
     let s = size_fleet(input).unwrap();
-    assert_eq!((s.usable, s.headroom, s.per_instance, s.fleet_total), (92, 23, 34, 68));
+    assert_eq!(
+        (s.usable, s.headroom, s.per_instance, s.fleet_total),
+        (92, 23, 34, 68)
+    );
 }
 
 #[test]
@@ -134,7 +140,10 @@ fn extreme_inputs_never_overflow() {
         min_headroom: 0,
         ..SizingInput::default()
     });
-    assert!(matches!(s, Err(SizingError::TooManyInstances { budget: 0, .. })));
+    assert!(matches!(
+        s,
+        Err(SizingError::TooManyInstances { budget: 0, .. })
+    ));
     let s = size_fleet(SizingInput {
         limit: u32::MAX,
         reserved: 0,
@@ -168,7 +177,11 @@ fn raw_options_are_checked_by_name() {
         limit: f64::NAN,
         ..RawSizing::default()
     };
-    assert!(bad.validate().unwrap_err().to_string().starts_with("limit must be"));
+    assert!(bad
+        .validate()
+        .unwrap_err()
+        .to_string()
+        .starts_with("limit must be"));
     let bad = RawSizing {
         limit: 20.0,
         margin_percent: Some(150.0),

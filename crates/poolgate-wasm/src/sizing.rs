@@ -28,8 +28,8 @@ pub fn size_fleet_js(
     }
     .validate()
     .map_err(range_error)?;
-    let s = size_fleet(input)
-        .map_err(|e| JsValue::from(js_sys::RangeError::new(&e.to_string())))?;
+    let s =
+        size_fleet(input).map_err(|e| JsValue::from(js_sys::RangeError::new(&e.to_string())))?;
     Ok(vec![
         s.usable,
         s.headroom,
