@@ -87,6 +87,8 @@ function connectFix(e, parsed) {
     case '3D000':
     case 'ER_BAD_DB_ERROR':
       return `database ${JSON.stringify(parsed.database)} does not exist on this server.`;
+    case 'ERR_INVALID_URL':
+      return 'the driver could not parse the URL: percent-encode special characters in the user and password (@ %40, : %3A, / %2F, # %23, ? %3F, % %25, space %20).';
     default:
       if (/timeout/i.test(String(e?.message))) {
         return `no answer from ${where} in time: a firewall dropping packets, or the server is overloaded.`;

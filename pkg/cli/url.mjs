@@ -64,7 +64,12 @@ export function parseDatabaseUrl(raw) {
     port = v6[2];
   } else {
     const c = hostport.lastIndexOf(':');
-    if (c >= 0 && /^\d*$/.test(hostport.slice(c + 1))) {
+    if (c >= 0) {
+      if (!/^\d*$/.test(hostport.slice(c + 1))) {
+        throw new Error(
+          'the port in the database URL is not a number (an IPv6 address goes in brackets: [::1]:5432)',
+        );
+      }
       host = hostport.slice(0, c);
       port = hostport.slice(c + 1);
     }
