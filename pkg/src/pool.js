@@ -27,6 +27,7 @@ import {
   requiredNumber,
 } from './options.js';
 import { runWithRetry, retryPolicyFrom } from './retry.js';
+import { PoolEvents } from './events.js';
 
 /** Events and queued submissions carry a kind above bit 48 of the ticket. */
 const KIND = 2 ** 48;
@@ -90,6 +91,7 @@ export class ConnectionPool {
   #timerAt = Infinity;
   #clockFree; // no default operation timeout: uncontended calls need no clock
   #sinceTimed = 0; // plain calls since the last one that took the timed path
+  #events = new PoolEvents();
   #onTimer = () => {
     this.#timer = null;
     this.#timerAt = Infinity;
@@ -183,6 +185,16 @@ export class ConnectionPool {
     return this.#gate.metrics();
   }
 
+  /** Listens to 'release' ({ waitMs, holdMs, ok } per settled operation) or 'alert'. */
+  on(name, listener) {
+    this.#events.on(name, listener);
+  }
+
+  /** Stops listening. */
+  off(name, listener) {
+    this.#events.off(name, listener);
+  }
+
   /** Changes the limit while running; waiters are granted at once if it grows. */
   setMaxConnections(n) {
     this.#gate.setMaxConnections(clock(), requiredNumber('maxConnections', n));
@@ -210,6 +222,8 @@ export class ConnectionPool {
    * `getMetrics().hold` keeps measuring how long operations hold their slot.
    */
   #plain(op) {
+    if (this.#events.releasing)
+      return this.#timed(this.#events.measure(op, clock), undefined, NaN, Infinity, true);
     if (this.#clockFree && ++this.#sinceTimed < HOLD_SAMPLE && this.#gate.tryAcquire()) {
       return this.#runUntimed(op);
     }
@@ -217,6 +231,7 @@ export class ConnectionPool {
   }
 
   #timed(op, signal, timeoutMs, deadline, plain) {
+    if (this.#events.releasing && !plain) op = this.#events.measure(op, clock);
     this.#sinceTimed = 0;
     if (signal?.aborted) return Promise.reject(abortReason(signal));
     const now = clock();

@@ -105,6 +105,26 @@ export declare class ConnectionPool {
   setMaxConnections(maxConnections: number): void;
   /** Rejects every waiting caller with PoolClosedError and refuses new work. */
   close(): void;
+  /** Listens to an event of the pool (see `PoolEventMap`). */
+  on<K extends keyof PoolEventMap>(name: K, listener: (event: PoolEventMap[K]) => void): void;
+  /** Stops listening. */
+  off<K extends keyof PoolEventMap>(name: K, listener: (event: PoolEventMap[K]) => void): void;
+}
+
+/** One settled operation, as the 'release' event reports it (only measured while listened to). */
+export interface ReleaseEvent {
+  /** From the call to the start of the operation, in ms. */
+  waitMs: number;
+  /** From the start of the operation to its end, in ms. */
+  holdMs: number;
+  /** Whether it succeeded. */
+  ok: boolean;
+}
+
+/** The pool's events and what their listeners receive. */
+export interface PoolEventMap {
+  release: ReleaseEvent;
+  alert: unknown;
 }
 
 export declare function getDefaultPool(): ConnectionPool;
