@@ -30,6 +30,7 @@
 //! or cleared, or a window alert waiting for its window to drain), so an idle pool needs no
 //! timer. Raises of window rules are only decided when an outcome is recorded.
 
+use crate::config::{finite_millis_option, fraction_option, integer_option, ConfigError};
 use crate::time::{Duration, Instant};
 use std::collections::VecDeque;
 
@@ -446,5 +447,153 @@ impl Alerts {
             since,
             figures: self.sums,
         });
+    }
+}
+
+/// Alert options as a JavaScript caller gives them (`alerts: { ... }` in milliseconds,
+/// percentages and rates): `None` keeps the default.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct RawAlertConfig {
+    /// `windowMs`: 1 ms or more.
+    pub window_ms: Option<f64>,
+    /// `saturatedPercent`: 1 to 100.
+    pub saturated_percent: Option<f64>,
+    /// `saturatedForMs`: 0 or more.
+    pub saturated_for_ms: Option<f64>,
+    /// `saturatedClearPercent`: 0 to `saturatedPercent`.
+    pub saturated_clear_percent: Option<f64>,
+    /// `slowMs`: 0 or more.
+    pub slow_ms: Option<f64>,
+    /// `slowClearMs`: 0 to `slowMs`.
+    pub slow_clear_ms: Option<f64>,
+    /// `errorRate`: 0 to 1.
+    pub error_rate: Option<f64>,
+    /// `errorClearRate`: 0 to `errorRate`.
+    pub error_clear_rate: Option<f64>,
+    /// `minOperations`: 1 or more.
+    pub min_operations: Option<f64>,
+    /// `disconnects`: 1 or more.
+    pub disconnects: Option<f64>,
+    /// `disconnectsClear`: 0 to `disconnects - 1`.
+    pub disconnects_clear: Option<f64>,
+    /// `queueTimeouts`: 1 or more.
+    pub queue_timeouts: Option<f64>,
+}
+
+/// Why alert options were refused.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum AlertConfigError {
+    /// One option out of its range.
+    #[error("{0}")]
+    Option(#[from] ConfigError),
+    /// A clear threshold above its raise threshold: the alert could flap.
+    #[error("{clear} must not be above {raise} (the clear threshold sits below the raise threshold, so an alert cannot flap)")]
+    ClearAboveRaise {
+        /// The clear option's name.
+        clear: &'static str,
+        /// The raise option's name.
+        raise: &'static str,
+    },
+}
+
+/// Largest count accepted by the alert options.
+const ALERT_COUNT_LIMIT: u32 = 1_000_000_000;
+
+impl RawAlertConfig {
+    /// Checks every option (named as the user spells it) and fills in the defaults.
+    pub fn validate(&self) -> Result<AlertConfig, AlertConfigError> {
+        let d = AlertConfig::default();
+        let ms = |name, v: Option<f64>, min, default| -> Result<Duration, ConfigError> {
+            v.map_or(Ok(default), |v| finite_millis_option(name, v, min))
+        };
+        let int = |name, v: Option<f64>, min, max, default| -> Result<u32, ConfigError> {
+            v.map_or(Ok(default), |v| integer_option(name, v, min, max))
+        };
+        let rate = |name, v: Option<f64>, default| -> Result<u32, ConfigError> {
+            v.map_or(Ok(default), |v| {
+                fraction_option(name, v).map(|f| (f * 10_000.0).round() as u32)
+            })
+        };
+        let c = AlertConfig {
+            window: ms("windowMs", self.window_ms, 1.0, d.window)?,
+            saturated_percent: int("saturatedPercent", self.saturated_percent, 1, 100, 90)?,
+            saturated_for: ms(
+                "saturatedForMs",
+                self.saturated_for_ms,
+                0.0,
+                d.saturated_for,
+            )?,
+            saturated_clear_percent: int(
+                "saturatedClearPercent",
+                self.saturated_clear_percent,
+                0,
+                100,
+                80,
+            )?,
+            slow_average: ms("slowMs", self.slow_ms, 0.0, d.slow_average)?,
+            slow_clear_average: ms("slowClearMs", self.slow_clear_ms, 0.0, d.slow_clear_average)?,
+            error_basis_points: rate("errorRate", self.error_rate, d.error_basis_points)?,
+            error_clear_basis_points: rate(
+                "errorClearRate",
+                self.error_clear_rate,
+                d.error_clear_basis_points,
+            )?,
+            min_operations: u64::from(int(
+                "minOperations",
+                self.min_operations,
+                1,
+                ALERT_COUNT_LIMIT,
+                10,
+            )?),
+            disconnects: u64::from(int(
+                "disconnects",
+                self.disconnects,
+                1,
+                ALERT_COUNT_LIMIT,
+                5,
+            )?),
+            disconnects_clear: u64::from(int(
+                "disconnectsClear",
+                self.disconnects_clear,
+                0,
+                ALERT_COUNT_LIMIT,
+                2,
+            )?),
+            queue_timeouts: u64::from(int(
+                "queueTimeouts",
+                self.queue_timeouts,
+                1,
+                ALERT_COUNT_LIMIT,
+                1,
+            )?),
+        };
+        let check = |ok: bool, clear, raise| {
+            if ok {
+                Ok(())
+            } else {
+                Err(AlertConfigError::ClearAboveRaise { clear, raise })
+            }
+        };
+        check(
+            c.saturated_clear_percent <= c.saturated_percent,
+            "saturatedClearPercent",
+            "saturatedPercent",
+        )?;
+        check(
+            c.slow_clear_average <= c.slow_average,
+            "slowClearMs",
+            "slowMs",
+        )?;
+        check(
+            c.error_clear_basis_points <= c.error_basis_points,
+            "errorClearRate",
+            "errorRate",
+        )?;
+        check(
+            c.disconnects_clear < c.disconnects,
+            "disconnectsClear",
+            "disconnects - 1",
+        )?;
+        Ok(c)
     }
 }

@@ -352,3 +352,58 @@ fn thresholds_are_configurable() {
         [("queue-timeouts", false, 1_600)]
     );
 }
+
+#[test]
+fn raw_options_are_checked_by_name_and_clear_thresholds_stay_below_raise() {
+    use poolgate_core::alerts::RawAlertConfig;
+    assert_eq!(
+        RawAlertConfig::default().validate(),
+        Ok(AlertConfig::default())
+    );
+    let c = RawAlertConfig {
+        saturated_for_ms: Some(200.0),
+        error_rate: Some(0.1),
+        error_clear_rate: Some(0.05),
+        ..RawAlertConfig::default()
+    }
+    .validate()
+    .unwrap();
+    assert_eq!(c.saturated_for, Duration::from_millis(200));
+    assert_eq!(
+        (c.error_basis_points, c.error_clear_basis_points),
+        (1000, 500)
+    );
+    let msg = |r: RawAlertConfig| r.validate().unwrap_err().to_string();
+    assert_eq!(
+        msg(RawAlertConfig {
+            saturated_percent: Some(0.0),
+            ..RawAlertConfig::default()
+        }),
+        "saturatedPercent must be an integer from 1 to 100, got 0"
+    );
+    assert_eq!(
+        msg(RawAlertConfig {
+            saturated_clear_percent: Some(95.0),
+            ..RawAlertConfig::default()
+        }),
+        "saturatedClearPercent must not be above saturatedPercent (the clear threshold sits below the raise threshold, so an alert cannot flap)"
+    );
+    assert_eq!(
+        msg(RawAlertConfig {
+            error_rate: Some(1.5),
+            ..RawAlertConfig::default()
+        }),
+        "errorRate must be a number from 0 to 1, got 1.5"
+    );
+    assert!(msg(RawAlertConfig {
+        window_ms: Some(f64::NAN),
+        ..RawAlertConfig::default()
+    })
+    .starts_with("windowMs must be a number of milliseconds"));
+    assert!(msg(RawAlertConfig {
+        disconnects: Some(2.0),
+        disconnects_clear: Some(2.0),
+        ..RawAlertConfig::default()
+    })
+    .starts_with("disconnectsClear must not be above disconnects - 1"));
+}
