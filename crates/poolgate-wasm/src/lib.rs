@@ -13,6 +13,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod alerts;
 pub mod codes;
 mod errors;
 mod gate;
