@@ -15,6 +15,26 @@ export function withoutStack(make) {
   }
 }
 
+/**
+ * Runs `make` so that the error's stack starts at the caller of `entry` (the user's call site)
+ * and holds only a few frames: refusals come in floods under overload, and a full stack trace
+ * is most of what each one costs. Where `Error.captureStackTrace` is missing (non-V8
+ * engines), the error gets no stack rather than a costly one.
+ */
+export function withCallerStack(make, entry) {
+  const err = withoutStack(make);
+  if (typeof Error.captureStackTrace === 'function') {
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 4;
+    try {
+      Error.captureStackTrace(err, entry);
+    } finally {
+      Error.stackTraceLimit = limit;
+    }
+  }
+  return err;
+}
+
 /** Base class of every error poolgate itself raises. */
 export class PoolgateError extends Error {
   constructor(message, code, poolStats) {
@@ -71,8 +91,25 @@ export class OperationTimeoutError extends PoolgateError {
 
 /** `close()` was called: waiting callers are rejected and new work is refused. */
 export class PoolClosedError extends PoolgateError {
-  constructor() {
-    super('poolgate: the pool is closed', 'POOLGATE_CLOSED');
+  constructor(poolStats) {
+    super('poolgate: the pool is closed', 'POOLGATE_CLOSED', poolStats);
+  }
+}
+
+/**
+ * Early rejection (`rejectEarly`): from recent hold times, the caller would have waited about
+ * `predictedWaitMs` for a slot, longer than its queue timeout, so it was refused at once
+ * instead of waiting the whole timeout to fail.
+ */
+export class WouldTimeOutError extends PoolgateError {
+  constructor(poolStats, predictedWaitMs) {
+    super(
+      `poolgate: refused at once: the wait for a connection would be about ${Math.round(predictedWaitMs)} ms, ` +
+        `longer than the queue timeout (${describeState(poolStats)}); shed load, or raise queueTimeoutMs or maxConnections`,
+      'POOLGATE_WOULD_TIME_OUT',
+      poolStats,
+    );
+    this.predictedWaitMs = predictedWaitMs;
   }
 }
 

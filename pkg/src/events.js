@@ -56,12 +56,14 @@ export class PoolEvents {
    * it starts and emits `{ waitMs, holdMs, ok }` when it settles.
    */
   measure(op, clock) {
-    const submitted = clock();
+    let submitted = clock();
     return () => {
       const started = clock();
       const done = (ok) => {
         const ended = clock();
         this.emit('release', { waitMs: started - submitted, holdMs: ended - started, ok });
+        // A retry of this call waits from here (its back-off, then the queue).
+        submitted = ended;
       };
       let result;
       try {

@@ -17,5 +17,6 @@ export {
   QueueTimeoutError,
   OperationTimeoutError,
   PoolClosedError,
+  WouldTimeOutError,
 } from './errors.js';
 export { sizeFleet } from './sizing.js';

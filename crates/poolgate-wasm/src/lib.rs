@@ -18,8 +18,9 @@ pub mod codes;
 mod errors;
 mod gate;
 mod metrics;
+mod options;
 mod retry;
 mod sizing;
 
 pub use gate::WasmGate;
-pub use retry::{classify_error, WasmRetryPolicy};
+pub use retry::classify_error;

@@ -35,15 +35,18 @@ pub struct Cfg {
 
 impl Cfg {
     pub fn config(&self) -> Config {
-        Config {
-            max_connections: self.max_connections,
-            max_queue: self.max_queue,
-            queue_timeout: Some(Duration::from_micros(QUEUE_TIMEOUT)),
-            operation_timeout: self
-                .default_op_timeout
-                .then(|| Duration::from_micros(OP_TIMEOUT)),
-            release_on_timeout: self.release_on_timeout,
-        }
+        Config::default()
+            .with_max_connections(f64::from(self.max_connections))
+            .and_then(|c| c.with_max_queue(self.max_queue))
+            .and_then(|c| {
+                c.with_operation_timeout(
+                    self.default_op_timeout
+                        .then(|| Duration::from_micros(OP_TIMEOUT)),
+                )
+            })
+            .expect("test configurations are valid")
+            .with_queue_timeout(Some(Duration::from_micros(QUEUE_TIMEOUT)))
+            .with_release_on_timeout(self.release_on_timeout)
     }
 
     /// The operation timeout of a plain submission, in microseconds ([`NEVER`]: none).
@@ -444,12 +447,12 @@ impl Model {
         };
         let released = match state {
             MState::Active => Released::Completed,
-            MState::Zombie => Released::Zombie,
-            MState::Detached => Released::Detached,
+            MState::Zombie => Released::ZombieEnded,
+            MState::Detached => Released::AlreadyFreed,
             MState::Queued => return Err(TicketError::NotHeld),
             MState::Done => return Err(TicketError::Unknown),
         };
-        if released != Released::Detached {
+        if released != Released::AlreadyFreed {
             self.active -= 1;
             self.hold(now - since);
         }
@@ -476,7 +479,7 @@ impl Model {
             }
             MState::Active => {
                 self.tickets[id].state = MState::Zombie;
-                Cancelled::Detached
+                Cancelled::NowZombie
             }
             MState::Zombie | MState::Detached => return Ok(Cancelled::AlreadySettled),
             MState::Done => return Err(TicketError::Unknown),
@@ -709,8 +712,8 @@ impl Tracker {
                 let s = self.seen.get(id).copied();
                 match (s, r) {
                     (Some(Seen::Running { .. }), Ok(Released::Completed))
-                    | (Some(Seen::Zombie), Ok(Released::Zombie)) => self.active -= 1,
-                    (Some(Seen::Detached), Ok(Released::Detached)) => {}
+                    | (Some(Seen::Zombie), Ok(Released::ZombieEnded)) => self.active -= 1,
+                    (Some(Seen::Detached), Ok(Released::AlreadyFreed)) => {}
                     (Some(Seen::Waiting { .. }), Err(TicketError::NotHeld)) => return Ok(()),
                     // A clock-free grant has no ticket: nothing else can release it.
                     (Some(_), Err(TicketError::Unknown)) if self.fast[id] => return Ok(()),
@@ -728,7 +731,7 @@ impl Tracker {
                         self.seen[id] = Seen::Gone;
                         self.settle_waiter(id, "aborted")?;
                     }
-                    (Some(Seen::Running { .. }), Ok(Cancelled::Detached)) => {
+                    (Some(Seen::Running { .. }), Ok(Cancelled::NowZombie)) => {
                         self.seen[id] = Seen::Zombie;
                         self.settle_op(id, "aborted")?;
                     }
@@ -773,6 +776,9 @@ impl Tracker {
                     )?;
                 }
                 Err(Rejected::NoWait) => return Err("NoWait with a queue timeout > 0".into()),
+                Err(Rejected::WouldTimeOut { .. }) => {
+                    return Err("WouldTimeOut without rejectEarly".into())
+                }
             },
             (Action::TryAcquire, Ret::TryAcquire(r)) => {
                 let could = !self.closed
@@ -884,7 +890,7 @@ impl Sim {
                     } else {
                         OperationTimeout::PoolDefault
                     },
-                    deadline: None,
+                    ..Request::default()
                 };
                 let r = self.gate.submit(at, request);
                 Ret::Submit(r.map(|s| {
@@ -892,7 +898,10 @@ impl Sim {
                     let id = self.tickets.len();
                     self.tickets.push(t);
                     self.ids.insert(t, id);
-                    (matches!(s, Submitted::Granted(_)), id)
+                    (
+                        matches!(s, Submitted::Granted(_) | Submitted::GrantedNoDeadline(_)),
+                        id,
+                    )
                 }))
             }
             Action::Release { id, ok } => Ret::Release(self.gate.release(at, self.ticket(id), ok)),
@@ -904,7 +913,7 @@ impl Sim {
             })),
             Action::ReleaseUntimed { ok, .. } => {
                 let fast = self.gate.try_release(ok);
-                let done = fast || self.gate.release_untimed(at, ok);
+                let done = fast || self.gate.release_clock_free(at, ok);
                 Ret::ReleaseUntimed(fast, done)
             }
             Action::Cancel { id } => Ret::Cancel(self.gate.cancel(at, self.ticket(id))),
@@ -928,7 +937,6 @@ impl Sim {
                 },
                 Event::OperationTimeout(t) => Ev::OperationTimeout(self.id_of(t)?),
                 Event::Closed(t) => Ev::Closed(self.id_of(t)?),
-                Event::Woken(t) => return Err(format!("unexpected Woken({t:?})")),
             });
         }
         self.gate
