@@ -1,12 +1,15 @@
 // The pool's events: `pool.on(name, listener)` / `pool.off(name, listener)`. Listeners are
 // called synchronously; one that throws does not stop the others or the pool (its error is
-// reported on the next tick, like an unhandled exception). Nothing is measured or emitted
-// while nobody listens, so the fast path pays one field read.
+// reported as an uncaught exception, as EventTarget does). Nothing is measured while nobody
+// listens to 'release' and alerts are off, so the fast path pays one field read.
 //
 //   'release'  { waitMs, holdMs, ok } for every settled operation: time from the call to the
 //              start of the operation, from its start to its end, and whether it succeeded.
-//   'alert'    an alert object (raised / cleared), once the core decides them.
+//   'alert'    an alert raised or cleared by the core's rules (`alerts` pool option), with the
+//              figures that decided it.
 
+import { AlertFeed, CONNECTION_FAILED, FAILED, OK } from './alerts.js';
+import { classCode } from './classify.js';
 import { describe } from './options.js';
 
 const EVENT_NAMES = ['release', 'alert'];
@@ -19,8 +22,26 @@ function report(e) {
 
 export class PoolEvents {
   #listeners = new Map();
-  /** Whether anyone listens to 'release' (read on every call). */
-  releasing = false;
+  #releasing = false;
+  /** The alert rules' feed, or null when alerts are off. */
+  #feed = null;
+  /** `[active, maxConnections]` of the pool, read at grants and releases for the alerts. */
+  #level;
+  /** Whether operations must be measured (read on every call). */
+  watching = false;
+
+  /**
+   * @param {undefined | boolean | object} alerts the pool's `alerts` option
+   * @param {() => number} clock the pool's clock, in ms
+   * @param {() => [number, number]} level the pool's active slots and limit
+   */
+  constructor(alerts, clock, level) {
+    if (alerts !== undefined && alerts !== false) {
+      this.#feed = new AlertFeed(alerts, (a) => this.emit('alert', a), clock);
+      this.#level = level;
+      this.watching = true;
+    }
+  }
 
   on(name, listener) {
     this.#check(name, listener);
@@ -30,13 +51,13 @@ export class PoolEvents {
       this.#listeners.set(name, set);
     }
     set.add(listener);
-    this.releasing = (this.#listeners.get('release')?.size ?? 0) > 0;
+    this.#update();
   }
 
   off(name, listener) {
     this.#check(name, listener);
     this.#listeners.get(name)?.delete(listener);
-    this.releasing = (this.#listeners.get('release')?.size ?? 0) > 0;
+    this.#update();
   }
 
   emit(name, value) {
@@ -51,17 +72,39 @@ export class PoolEvents {
     }
   }
 
+  /** A caller gave up waiting for a slot (for the alerts). */
+  queueTimeout() {
+    this.#feed?.queueTimeout();
+  }
+
+  /** The pool was closed: no alert timer is left behind. */
+  stop() {
+    this.#feed?.stop();
+  }
+
   /**
-   * `op` measured for 'release': called at submission, it returns an operation that notes when
-   * it starts and emits `{ waitMs, holdMs, ok }` when it settles.
+   * `op` measured: called at submission, it returns an operation that notes when it starts
+   * and, when it settles, emits `{ waitMs, holdMs, ok }` and feeds the alert rules.
    */
   measure(op, clock) {
     let submitted = clock();
     return () => {
       const started = clock();
-      const done = (ok) => {
+      const feed = this.#feed;
+      if (feed !== null) {
+        const [active, limit] = this.#level();
+        feed.granted(active, limit);
+      }
+      const done = (ok, err) => {
         const ended = clock();
-        this.emit('release', { waitMs: started - submitted, holdMs: ended - started, ok });
+        const holdMs = ended - started;
+        if (this.#releasing) this.emit('release', { waitMs: started - submitted, holdMs, ok });
+        if (feed !== null) {
+          const outcome = ok ? OK : classCode(err) === 0 ? FAILED : CONNECTION_FAILED;
+          // Called just before the pool gives the slot back: count it as given back.
+          const [active, limit] = this.#level();
+          feed.released(holdMs, outcome, Math.max(0, active - 1), limit);
+        }
         // A retry of this call waits from here (its back-off, then the queue).
         submitted = ended;
       };
@@ -69,15 +112,20 @@ export class PoolEvents {
       try {
         result = op();
       } catch (e) {
-        done(false);
+        done(false, e);
         throw e;
       }
       Promise.resolve(result).then(
         () => done(true),
-        () => done(false),
+        (e) => done(false, e),
       );
       return result;
     };
+  }
+
+  #update() {
+    this.#releasing = (this.#listeners.get('release')?.size ?? 0) > 0;
+    this.watching = this.#releasing || this.#feed !== null;
   }
 
   #check(name, listener) {

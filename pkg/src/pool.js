@@ -97,7 +97,7 @@ export class ConnectionPool {
   #timerAt = Infinity;
   #clockFree; // the core allows clock-free grants: uncontended calls need no clock
   #sinceTimed = 0; // plain calls since the last one that took the timed path
-  #events = new PoolEvents();
+  #events;
   #onTimer = () => {
     this.#timer = null;
     this.#timerAt = Infinity;
@@ -124,6 +124,10 @@ export class ConnectionPool {
       checkPoolOptions(checkObject('ConnectionPool options', options, POOL_OPTIONS)),
     );
     this.#clockFree = this.#gate.clockFreeEligible;
+    this.#events = new PoolEvents(options?.alerts, clock, () => [
+      this.#gate.active,
+      this.#gate.maxConnections,
+    ]);
   }
 
   /**
@@ -225,6 +229,7 @@ export class ConnectionPool {
   /** Rejects every waiting caller with PoolClosedError and refuses new work. */
   close() {
     this.#gate.close(clock());
+    this.#events.stop();
     this.#afterCall();
   }
 
@@ -239,7 +244,7 @@ export class ConnectionPool {
   #plain(op) {
     if (
       this.#clockFree &&
-      !this.#events.releasing &&
+      !this.#events.watching &&
       ++this.#sinceTimed < HOLD_SAMPLE &&
       this.#gate.tryAcquire()
     ) {
@@ -249,7 +254,7 @@ export class ConnectionPool {
   }
 
   #timed(op, signal, timeoutMs, policy, idempotent) {
-    if (this.#events.releasing) op = this.#events.measure(op, clock);
+    if (this.#events.watching) op = this.#events.measure(op, clock);
     this.#sinceTimed = 0;
     if (signal?.aborted) return Promise.reject(abortReason(signal));
     const now = clock();
@@ -372,6 +377,7 @@ export class ConnectionPool {
       case REFUSED.QUEUE_FULL:
         return withCallerStack(() => new QueueFullError(stats, this.#gate.maxQueue), this.run);
       case REFUSED.NO_WAIT:
+        this.#events.queueTimeout();
         return withCallerStack(() => new QueueTimeoutError(stats, 0), this.run);
       case REFUSED.WOULD_TIME_OUT:
         return withCallerStack(
@@ -491,6 +497,7 @@ export class ConnectionPool {
           reject(withoutStack(() => new OperationTimeoutError(this.getPoolStats())));
           break;
         case EVENT.QUEUE_TIMEOUT:
+          this.#events.queueTimeout();
           this.#untrack(i);
           reject(
             withoutStack(() => new QueueTimeoutError(this.getPoolStats(), gate.lastWaitedMs())),

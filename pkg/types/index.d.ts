@@ -60,6 +60,8 @@ export interface PoolOptions {
   operationTimeoutMs?: number;
   /** Free the slot when an operation times out although its query may still run. Default false. */
   releaseOnTimeout?: boolean;
+  /** Alert rules (off by default): `true` for the defaults, or thresholds. Alerts reach `pool.on('alert', ...)`. */
+  alerts?: boolean | AlertOptions;
 }
 
 export interface RetryOptions {
@@ -121,10 +123,60 @@ export interface ReleaseEvent {
   ok: boolean;
 }
 
+/** Thresholds of the alert rules (the `alerts` pool option); each left out keeps its default. */
+export interface AlertOptions {
+  /** Sliding window of the slow, errors, disconnects and queue-timeouts rules, in ms. Default 60,000. */
+  windowMs?: number;
+  /** `saturated` is raised when active >= this percent of maxConnections... Default 90. */
+  saturatedPercent?: number;
+  /** ...for this long on end (ms). Default 10,000. */
+  saturatedForMs?: number;
+  /** ...and cleared when below this percent for as long. Default 80. */
+  saturatedClearPercent?: number;
+  /** `slow` is raised when the window's average operation time is above this (ms). Default 5,000. */
+  slowMs?: number;
+  /** ...and cleared at or below this. Default 4,000. */
+  slowClearMs?: number;
+  /** `errors` is raised when more than this share of operations failed (0-1). Default 0.05. */
+  errorRate?: number;
+  /** ...and cleared at or below this share. Default 0.025. */
+  errorClearRate?: number;
+  /** Fewest operations in the window for `slow` and `errors` to judge. Default 10. */
+  minOperations?: number;
+  /** `disconnects` is raised at this many connection-class failures in the window. Default 5. */
+  disconnects?: number;
+  /** ...and cleared at or below this many. Default 2. */
+  disconnectsClear?: number;
+  /** `queue-timeouts` is raised at this many queue timeouts in the window. Default 1. */
+  queueTimeouts?: number;
+}
+
+/** An alert raised or cleared, with the figures that decided it (times in ms, pool clock). */
+export interface PoolAlert {
+  name: 'saturated' | 'slow' | 'errors' | 'disconnects' | 'queue-timeouts';
+  state: 'raised' | 'cleared';
+  /** When it was decided. */
+  at: number;
+  /** saturated: since when the level was past the threshold; others: the window's start. */
+  since: number;
+  windowMs: number;
+  activeConnections: number;
+  maxConnections: number;
+  /** Operations, failures, connection-class failures and queue timeouts in the window. */
+  operations: number;
+  failed: number;
+  disconnects: number;
+  queueTimeouts: number;
+  /** Average operation time in the window, ms. */
+  averageMs: number;
+  /** failed / operations (0 when none). */
+  errorRate: number;
+}
+
 /** The pool's events and what their listeners receive. */
 export interface PoolEventMap {
   release: ReleaseEvent;
-  alert: unknown;
+  alert: PoolAlert;
 }
 
 export declare function getDefaultPool(): ConnectionPool;

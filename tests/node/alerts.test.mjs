@@ -2,7 +2,11 @@
 // listener in order with their figures, options are checked by name.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ConnectionPool, QueueTimeoutError } from 'poolgate';
 import { createRequire } from 'node:module';
 import { initSync } from 'poolgate/bare';
 import { AlertFeed, CONNECTION_FAILED, OK } from '../node_modules/poolgate/dist/alerts.js';
@@ -96,4 +100,60 @@ test('options are checked by name', () => {
     name: 'RangeError',
     message: /^slowClearMs must not be above slowMs/,
   });
+});
+
+test("the pool's alerts option: queue timeouts raise an alert that reaches pool.on('alert')", async () => {
+  const pool = new ConnectionPool({ maxConnections: 1, queueTimeoutMs: 0, alerts: true });
+  const seen = [];
+  pool.on('alert', (a) => seen.push(a));
+  let release;
+  const holder = pool.run(() => new Promise((r) => (release = r)));
+  await assert.rejects(
+    pool.run(async () => 1),
+    QueueTimeoutError,
+  );
+  assert.deepEqual(
+    seen.map((a) => [a.name, a.state, a.queueTimeouts, a.activeConnections, a.maxConnections]),
+    [['queue-timeouts', 'raised', 1, 1, 1]],
+  );
+  release();
+  await holder;
+  pool.close();
+});
+
+test('bad alerts options are TypeErrors and RangeErrors; alerts: false is off', () => {
+  assert.throws(() => new ConnectionPool({ alerts: 5 }), {
+    name: 'TypeError',
+    message: 'alerts options must be an object, got number 5',
+  });
+  assert.throws(() => new ConnectionPool({ alerts: { slowMs: -1 } }), {
+    name: 'RangeError',
+    message: /^slowMs must be/,
+  });
+  assert.throws(() => new ConnectionPool({ alerts: { saturatedPercent: 50 } }), {
+    name: 'RangeError',
+    message: /^saturatedClearPercent must not be above saturatedPercent/,
+  });
+  const pool = new ConnectionPool({ alerts: false });
+  return pool.run(async () => 'ok').then((v) => assert.equal(v, 'ok'));
+});
+
+test('a pending alert timer never keeps the process alive', () => {
+  // queue-timeouts stays raised for the 60 s window; the process must still exit at once.
+  const script = `
+    import { ConnectionPool } from 'poolgate';
+    const pool = new ConnectionPool({ maxConnections: 1, queueTimeoutMs: 0, alerts: true });
+    pool.on('alert', (a) => console.log(a.name + ' ' + a.state));
+    const holder = pool.run(() => new Promise((r) => setTimeout(r, 10)));
+    await pool.run(async () => 1).catch(() => {});
+    await holder;
+  `;
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+    cwd: path.dirname(fileURLToPath(import.meta.url)),
+    encoding: 'utf8',
+    timeout: 30_000,
+  });
+  assert.equal(r.signal, null, 'killed: the process did not exit by itself within 30 s');
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout, 'queue-timeouts raised\n');
 });
