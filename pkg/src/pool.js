@@ -17,9 +17,10 @@ import {
   PoolClosedError,
   QueueFullError,
   QueueTimeoutError,
+  REFUSAL_STACK_EVERY_MS,
   WouldTimeOutError,
   abortReason,
-  withCallerStack,
+  refusalError,
   withoutStack,
 } from './errors.js';
 import {
@@ -93,6 +94,7 @@ export class ConnectionPool {
   #rejects = []; // the caller's reject
   #aborts = new Map(); // slot index -> { signal, onAbort }, only for calls with a signal
   #policies = new Map(); // retry settings key -> the core's policy id
+  #lastRefusalStackAt = -Infinity; // when a refusal last carried a stack trace
   #timer = null;
   #timerAt = Infinity;
   #clockFree; // the core allows clock-free grants: uncontended calls need no clock
@@ -267,7 +269,7 @@ export class ConnectionPool {
     this.#drain();
     if (r < 0) {
       this.#arm();
-      return Promise.reject(this.#refusal(r));
+      return Promise.reject(this.#refusal(r, now));
     }
     const kind = Math.floor(r / KIND_UNIT);
     const ticket = r % KIND_UNIT;
@@ -367,25 +369,25 @@ export class ConnectionPool {
   }
 
   /**
-   * The error for a refused submission. Refusals come in floods under overload, so their stack
-   * is cut to the few frames from the caller of `run` (where the user looks), not captured
-   * through the pool's internals.
+   * The error for a refused submission. Refusals come in floods under overload, so only one per
+   * REFUSAL_STACK_EVERY_MS carries a stack trace (starting at the caller of `run`, where the
+   * user looks); see `refusalError`.
    */
-  #refusal(code) {
+  #refusal(code, now) {
     const stats = this.getPoolStats();
+    const withStack = now - this.#lastRefusalStackAt >= REFUSAL_STACK_EVERY_MS;
+    if (withStack) this.#lastRefusalStackAt = now;
+    const refuse = (make) => refusalError(make, this.run, withStack);
     switch (code) {
       case REFUSED.QUEUE_FULL:
-        return withCallerStack(() => new QueueFullError(stats, this.#gate.maxQueue), this.run);
+        return refuse(() => new QueueFullError(stats, this.#gate.maxQueue));
       case REFUSED.NO_WAIT:
         this.#events.queueTimeout();
-        return withCallerStack(() => new QueueTimeoutError(stats, 0), this.run);
+        return refuse(() => new QueueTimeoutError(stats, 0));
       case REFUSED.WOULD_TIME_OUT:
-        return withCallerStack(
-          () => new WouldTimeOutError(stats, this.#gate.lastPredictedMs()),
-          this.run,
-        );
+        return refuse(() => new WouldTimeOutError(stats, this.#gate.lastPredictedMs()));
       default:
-        return withCallerStack(() => new PoolClosedError(stats), this.run);
+        return refuse(() => new PoolClosedError(stats));
     }
   }
 
