@@ -19,3 +19,4 @@ export {
   PoolClosedError,
   WouldTimeOutError,
 } from './errors.js';
+export { sizeFleet } from './sizing.js';

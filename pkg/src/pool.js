@@ -36,6 +36,7 @@ import {
   optionalSignal,
   requiredNumber,
 } from './options.js';
+import { PoolEvents } from './events.js';
 
 /** Success, for `Gate.release` (failures pass their `ERROR_CLASS` code). */
 const OK = -1;
@@ -98,6 +99,7 @@ export class ConnectionPool {
   #timerAt = Infinity;
   #clockFree; // the core allows clock-free grants: uncontended calls need no clock
   #sinceTimed = 0; // plain calls since the last one that took the timed path
+  #events;
   #onTimer = () => {
     this.#timer = null;
     this.#timerAt = Infinity;
@@ -124,6 +126,10 @@ export class ConnectionPool {
       checkPoolOptions(checkObject('ConnectionPool options', options, POOL_OPTIONS)),
     );
     this.#clockFree = this.#gate.clockFreeEligible;
+    this.#events = new PoolEvents(options?.alerts, clock, () => [
+      this.#gate.active,
+      this.#gate.maxConnections,
+    ]);
   }
 
   /**
@@ -206,6 +212,16 @@ export class ConnectionPool {
     return this.#gate.metrics();
   }
 
+  /** Listens to 'release' ({ waitMs, holdMs, ok } per settled operation) or 'alert'. */
+  on(name, listener) {
+    this.#events.on(name, listener);
+  }
+
+  /** Stops listening. */
+  off(name, listener) {
+    this.#events.off(name, listener);
+  }
+
   /** Changes `maxConnections` while running; waiters are granted at once if it grows. */
   setMaxConnections(n) {
     this.#gate.setMaxConnections(clock(), requiredNumber('maxConnections', n));
@@ -215,6 +231,7 @@ export class ConnectionPool {
   /** Rejects every waiting caller with PoolClosedError and refuses new work. */
   close() {
     this.#gate.close(clock());
+    this.#events.stop();
     this.#afterCall();
   }
 
@@ -227,13 +244,19 @@ export class ConnectionPool {
    * `getMetrics().hold` keeps measuring how long operations hold their slot.
    */
   #plain(op) {
-    if (this.#clockFree && ++this.#sinceTimed < HOLD_SAMPLE && this.#gate.tryAcquire()) {
+    if (
+      this.#clockFree &&
+      !this.#events.watching &&
+      ++this.#sinceTimed < HOLD_SAMPLE &&
+      this.#gate.tryAcquire()
+    ) {
       return this.#runClockFree(op);
     }
     return this.#timed(op, undefined, NaN, 0, false);
   }
 
   #timed(op, signal, timeoutMs, policy, idempotent) {
+    if (this.#events.watching) op = this.#events.measure(op, clock);
     this.#sinceTimed = 0;
     if (signal?.aborted) return Promise.reject(abortReason(signal));
     const now = clock();
@@ -359,6 +382,7 @@ export class ConnectionPool {
       case REFUSED.QUEUE_FULL:
         return refuse(() => new QueueFullError(stats, this.#gate.maxQueue));
       case REFUSED.NO_WAIT:
+        this.#events.queueTimeout();
         return refuse(() => new QueueTimeoutError(stats, 0));
       case REFUSED.WOULD_TIME_OUT:
         return refuse(() => new WouldTimeOutError(stats, this.#gate.lastPredictedMs()));
@@ -475,6 +499,7 @@ export class ConnectionPool {
           reject(withoutStack(() => new OperationTimeoutError(this.getPoolStats())));
           break;
         case EVENT.QUEUE_TIMEOUT:
+          this.#events.queueTimeout();
           this.#untrack(i);
           reject(
             withoutStack(() => new QueueTimeoutError(this.getPoolStats(), gate.lastWaitedMs())),

@@ -28,6 +28,7 @@ import {
   classify,
   isTransientError,
   PoolgateError,
+  sizeFleet,
 } from 'poolgate';
 
 const SCALE = Number(process.env.FUZZ_SCALE ?? 1);
@@ -83,6 +84,15 @@ const OPTION_KEYS = [
   'deadlineMs',
   'loginLockoutMs',
   'pool',
+  'alerts',
+  'saturatedForMs',
+  'errorRate',
+  'limit',
+  'reserved',
+  'others',
+  'instances',
+  'marginPercent',
+  'minHeadroom',
 ];
 /** Names an error message may cite: any option, or an argument. */
 const NAMES = [
@@ -1058,6 +1068,42 @@ test('a random mix of calls on one pool, concurrently, leaves it idle', async ()
   );
 });
 
+test('sizeFleet: any options give a sizing or a TypeError / RangeError, never a trap', () => {
+  const sizingKey = fc.constantFrom(
+    'limit',
+    'reserved',
+    'others',
+    'instances',
+    'marginPercent',
+    'minHeadroom',
+    'queueTimeoutMs',
+  );
+  const options = fc.oneof(
+    { weight: 1, arbitrary: weird },
+    {
+      weight: 3,
+      arbitrary: fc.dictionary(
+        sizingKey,
+        fc.oneof(oddNumber, fc.integer({ min: 0, max: 200 }), weird),
+        {
+          maxKeys: 7,
+        },
+      ),
+    },
+  );
+  fc.assert(
+    sprop(options, (o) => {
+      cases++;
+      const r = syncCall('sizeFleet', () => sizeFleet(o));
+      if (r.ok) {
+        const s = r.value;
+        assert.ok(s.perInstance >= 1 && s.fleetTotal <= s.usable - s.headroom, JSON.stringify(s));
+      }
+    }),
+    params(2000),
+  );
+});
+
 test('every export is covered', () => {
   assert.deepEqual(Object.keys(poolgate).sort(), [
     'ConnectionPool',
@@ -1074,6 +1120,7 @@ test('every export is covered', () => {
     'isTransientError',
     'poolgateExtension',
     'setDefaultPool',
+    'sizeFleet',
     'withConnectionPool',
     'withRetryAndPool',
   ]);
