@@ -46,11 +46,21 @@ pub fn alert_object(a: &Alert, window: Duration) -> JsValue {
     o.into()
 }
 
-/// Alert options as a `RangeError` naming the option.
+/// Alert options as a `RangeError` naming the option. The message is built here, not by the
+/// error's `Display`: that one prints numbers with Rust's float formatting, which would add
+/// about 15 KB to the `.wasm` (numbers are printed by JavaScript, see `errors.rs`).
 pub fn alert_config_error(e: AlertConfigError) -> JsValue {
     match e {
         AlertConfigError::Option(e) => crate::errors::range_error(e),
-        other => js_sys::RangeError::new(&other.to_string()).into(),
+        AlertConfigError::ClearAboveRaise { clear, raise } => {
+            let mut m = String::from(clear);
+            m.push_str(" must not be above ");
+            m.push_str(raise);
+            m.push_str(
+                " (the clear threshold sits below the raise threshold, so an alert cannot flap)",
+            );
+            js_sys::RangeError::new(&m).into()
+        }
     }
 }
 
