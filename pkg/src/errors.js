@@ -1,5 +1,7 @@
 // Errors poolgate gives to callers. Each has a stable `code` to branch on and, where the pool's
-// state explains the failure, a `poolStats` snapshot taken at the moment it happened.
+// state explains the failure, a `poolStats` snapshot taken at the moment it happened. Each sets
+// its `name` from a string literal: production bundles (Next.js, Turbopack and webpack) minify
+// class names, so `new.target.name` would read "M" or "l" there.
 
 /**
  * Runs `make` with stack capture off. Timeout errors are raised from the pool's timer, where a
@@ -19,7 +21,7 @@ export function withoutStack(make) {
 export class PoolgateError extends Error {
   constructor(message, code, poolStats) {
     super(message);
-    this.name = new.target.name;
+    this.name = 'PoolgateError';
     this.code = code;
     if (poolStats) this.poolStats = poolStats;
   }
@@ -38,6 +40,7 @@ export class QueueFullError extends PoolgateError {
       'POOLGATE_QUEUE_FULL',
       poolStats,
     );
+    this.name = 'QueueFullError';
     this.maxQueue = maxQueue;
   }
 }
@@ -51,6 +54,7 @@ export class QueueTimeoutError extends PoolgateError {
       'POOLGATE_QUEUE_TIMEOUT',
       poolStats,
     );
+    this.name = 'QueueTimeoutError';
     this.waitedMs = waitedMs;
   }
 }
@@ -66,6 +70,7 @@ export class OperationTimeoutError extends PoolgateError {
       'POOLGATE_OPERATION_TIMEOUT',
       poolStats,
     );
+    this.name = 'OperationTimeoutError';
   }
 }
 
@@ -73,6 +78,7 @@ export class OperationTimeoutError extends PoolgateError {
 export class PoolClosedError extends PoolgateError {
   constructor() {
     super('poolgate: the pool is closed', 'POOLGATE_CLOSED');
+    this.name = 'PoolClosedError';
   }
 }
 

@@ -27,6 +27,7 @@ import {
   requiredNumber,
 } from './options.js';
 import { runWithRetry, retryPolicyFrom } from './retry.js';
+import { bindSlot, heldBy, nesting, runOnHeldSlot } from './context.js';
 
 /** Events and queued submissions carry a kind above bit 48 of the ticket. */
 const KIND = 2 ** 48;
@@ -125,6 +126,10 @@ export class ConnectionPool {
    *          retry?: boolean | object}} [options]
    */
   run(op, options) {
+    if (nesting.on) {
+      if (heldBy(this)) return runOnHeldSlot(op, options); // nested: on the caller's slot
+      if (typeof op === 'function') op = bindSlot(this, op);
+    }
     if (options === undefined && typeof op === 'function') return this.#plain(op);
     try {
       checkOperation(op);
