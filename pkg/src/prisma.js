@@ -60,11 +60,11 @@ function looksLikePool(v) {
 }
 
 /** Checks the integrations' options: `{ pool?, retry? }`, a plain object and nothing else. */
-function settings(what, options) {
+function settings(what, usage, options) {
   if (looksLikePool(options)) {
     throw new TypeError(
-      `${what}: got a ConnectionPool where the options object goes; write ${what}({ pool }) ` +
-        `(the options are { pool, retry })`,
+      `${what}: got a ConnectionPool where the options object goes; write ${usage} ` +
+        '(the options are { pool, retry })',
     );
   }
   if (options !== undefined && !isPlainObject(options)) {
@@ -174,6 +174,7 @@ class GatedCall {
   }
 
   /** Runs the call through the gate (once, however many times it is awaited). */
+  // biome-ignore lint/suspicious/noThenProperty: a lazy promise like Prisma's own, on purpose
   then(onFulfilled, onRejected) {
     return this.#run().then(onFulfilled, onRejected);
   }
@@ -221,7 +222,7 @@ export function createPooledClient(prisma, options) {
       'createPooledClient: got a ConnectionPool first; write createPooledClient(prisma, { pool })',
     );
   }
-  const s = settings('createPooledClient', options);
+  const s = settings('createPooledClient', 'createPooledClient(prisma, { pool })', options);
   const models = new Map();
   const wrapModel = (name, delegate) => {
     let wrapped = models.get(name);
@@ -272,7 +273,7 @@ export function createPooledClient(prisma, options) {
  * runs on the client poolgate extended, so extensions added after it do not apply inside.
  */
 export function poolgateExtension(options) {
-  const s = settings('poolgateExtension', options);
+  const s = settings('poolgateExtension', 'prisma.$extends(poolgateExtension({ pool }))', options);
   return (client) => {
     if (client === null || typeof client !== 'object' || typeof client.$extends !== 'function') {
       throw new TypeError(
