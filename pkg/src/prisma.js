@@ -127,13 +127,7 @@ function transactionOptions(options) {
 function gatedTransaction(s, start, arg, options) {
   try {
     const { prisma, idempotent } = transactionOptions(options);
-    let readOnly = false;
-    if (Array.isArray(arg)) {
-      readOnly = arg.length > 0 && arg.every((p) => p instanceof GatedCall && p.isRead);
-    }
-    return gate(s, idempotent || readOnly, () =>
-      prisma === undefined ? start(arg) : start(arg, prisma),
-    );
+    return gate(s, idempotent, () => (prisma === undefined ? start(arg) : start(arg, prisma)));
   } catch (e) {
     return Promise.reject(e);
   }
@@ -146,6 +140,7 @@ function gatedTransaction(s, start, arg, options) {
  */
 class GatedCall {
   #s;
+  #read; // the operation only reads: retried after any connection failure
   #make;
   #raw;
   #promise;
@@ -153,8 +148,7 @@ class GatedCall {
   constructor(s, operation, make) {
     this.#s = s;
     this.#make = make;
-    /** Whether the operation only reads (retried after any connection failure). */
-    this.isRead = READS.has(operation);
+    this.#read = READS.has(operation);
   }
 
   /** Prisma's own lazy promise for this call (made once). */
@@ -168,7 +162,7 @@ class GatedCall {
       let attempts = 0;
       // Prisma's promise keeps its first result: a retry needs a fresh one.
       const op = () => (attempts++ === 0 ? this.#prisma() : this.#make());
-      this.#promise = gate(this.#s, this.isRead, op);
+      this.#promise = gate(this.#s, this.#read, op);
     }
     return this.#promise;
   }
