@@ -52,6 +52,14 @@ for (const via of VIAS) {
     );
     const rows = await rowsByRequestId(`${id}-`);
     assert.equal(rows.size, 60, 'every raw insert is in the table once');
+
+    // The control: the same raw queries on the client without the gate open many more.
+    const control = await gatedClient(t, via, { gate: 3, pgMax: 50 });
+    await Promise.allSettled(
+      range(30).map(() => control.prisma.$queryRaw`SELECT pg_sleep(0.2)::text AS slept`),
+    );
+    assert.ok(control.monitor.peak > 3, `ungated: ${control.monitor.peak} server connections`);
+    assert.equal(control.pool.getMetrics().submitted, 0);
   });
 
   test(`${via}: batch $transaction([...]) of the wrapped client's own calls takes one slot`, {
