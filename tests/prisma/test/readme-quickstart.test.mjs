@@ -10,7 +10,7 @@ import { mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'nod
 import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import './helpers.mjs'; // checks that DATABASE_URL is set
+import { exec } from './helpers.mjs'; // also checks that DATABASE_URL is set
 
 const PRISMA_DIR = fileURLToPath(new URL('..', import.meta.url));
 const README = join(PRISMA_DIR, '..', '..', 'README.md');
@@ -40,6 +40,39 @@ function writeApp(files) {
   }
   symlinkSync(join(PRISMA_DIR, 'generated'), join(APP, 'lib', 'generated'), 'dir');
 }
+
+test('the README quick start type-checks against the generated client (tsc --strict)', {
+  timeout: 120_000,
+}, async () => {
+  writeApp(quickStartFiles());
+  try {
+    const tsc = join(PRISMA_DIR, 'node_modules', '.bin', 'tsc');
+    const r = await exec(
+      tsc,
+      [
+        '--noEmit',
+        '--strict',
+        '--skipLibCheck',
+        '--target',
+        'es2022',
+        '--lib',
+        'es2022,dom',
+        '--module',
+        'esnext',
+        '--moduleResolution',
+        'bundler',
+        '--allowImportingTsExtensions',
+        '--types',
+        'node',
+        join(APP, 'app/api/users/route.ts'),
+      ],
+      { timeoutMs: 110_000 },
+    );
+    assert.equal(r.code, 0, `tsc found errors:\n${r.stdout}${r.stderr}`);
+  } finally {
+    rmSync(APP, { recursive: true, force: true });
+  }
+});
 
 test('the README quick start runs on real Prisma 7 and holds a burst under the limit', {
   timeout: 120_000,
