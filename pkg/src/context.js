@@ -15,7 +15,15 @@
 // like any other and, with every slot held by its callers, ends with QueueTimeoutError.
 
 import { abortReason } from './errors.js';
-import { RUN_OPTIONS, checkObject, checkOperation, optionalSignal } from './options.js';
+import {
+  RUN_OPTIONS,
+  checkObject,
+  checkOperation,
+  optionalBoolean,
+  optionalNumber,
+  optionalSignal,
+} from './options.js';
+import { retryPolicyFrom } from './retry.js';
 
 let Storage; // the AsyncLocalStorage class, once known
 let storage; // its one instance, created when tracking starts
@@ -118,6 +126,10 @@ export function runOnHeldSlot(op, options) {
     checkOperation(op);
     const o = checkObject('run options', options, RUN_OPTIONS);
     const signal = optionalSignal(o.signal);
+    // Checked although the caller's slot, timeout and retries apply: a wrong one is reported.
+    optionalNumber('timeoutMs', o.timeoutMs);
+    optionalBoolean('idempotent', o.idempotent);
+    if (o.retry !== undefined && typeof o.retry !== 'boolean') retryPolicyFrom(o.retry);
     if (signal?.aborted) return Promise.reject(abortReason(signal));
     return Promise.resolve(op());
   } catch (e) {

@@ -91,6 +91,14 @@ test('nested calls check their arguments like any call', async () => {
       pool.run(async () => 1, { retries: 3 }),
       /unknown option "retries"/,
     );
+    await assert.rejects(
+      pool.run(async () => 1, { timeoutMs: '5' }),
+      /timeoutMs must be a number/,
+    );
+    await assert.rejects(
+      pool.run(async () => 1, { retry: { maxRetries: -1 } }),
+      RangeError,
+    );
     const aborted = AbortSignal.abort(new Error('stop'));
     await assert.rejects(
       pool.run(async () => 1, { signal: aborted }),
