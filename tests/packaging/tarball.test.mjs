@@ -67,7 +67,11 @@ test('the tarball holds the package, its README and both licences, and nothing e
   assert.match(readme, /## API in one screen/);
   assert.match(readme, /https:\/\/github\.com\/poolgate\/poolgate/);
   const rootReadme = readFileSync(join(REPO, 'README.md'), 'utf8');
-  assert.equal(quickStart(readme), quickStart(rootReadme), "the package README's Quick start");
+  assert.equal(
+    quickStart(readme),
+    quickStart(rootReadme),
+    "pkg/README.md's Quick start (quickstart:begin/end) must be README.md's: copy the region over",
+  );
 
   for (const licence of ['LICENSE-MIT', 'LICENSE-APACHE']) {
     const text = await fromTarball(licence);
