@@ -1,5 +1,7 @@
 // Errors poolgate gives to callers. Each has a stable `code` to branch on and, where the pool's
-// state explains the failure, a `poolStats` snapshot taken at the moment it happened.
+// state explains the failure, a `poolStats` snapshot taken at the moment it happened. Each sets
+// its `name` from a string literal: production bundles (Next.js, Turbopack and webpack) minify
+// class names, so `new.target.name` would read "M" or "l" there.
 
 /**
  * Runs `make` with stack capture off. Timeout errors are raised from the pool's timer, where a
@@ -40,7 +42,7 @@ export function refusalError(make, entry, withStack) {
 export class PoolgateError extends Error {
   constructor(message, code, poolStats) {
     super(message);
-    this.name = new.target.name;
+    this.name = 'PoolgateError';
     this.code = code;
     if (poolStats) this.poolStats = poolStats;
   }
@@ -59,6 +61,7 @@ export class QueueFullError extends PoolgateError {
       'POOLGATE_QUEUE_FULL',
       poolStats,
     );
+    this.name = 'QueueFullError';
     this.maxQueue = maxQueue;
   }
 }
@@ -72,6 +75,7 @@ export class QueueTimeoutError extends PoolgateError {
       'POOLGATE_QUEUE_TIMEOUT',
       poolStats,
     );
+    this.name = 'QueueTimeoutError';
     this.waitedMs = waitedMs;
   }
 }
@@ -87,6 +91,7 @@ export class OperationTimeoutError extends PoolgateError {
       'POOLGATE_OPERATION_TIMEOUT',
       poolStats,
     );
+    this.name = 'OperationTimeoutError';
   }
 }
 
@@ -94,6 +99,7 @@ export class OperationTimeoutError extends PoolgateError {
 export class PoolClosedError extends PoolgateError {
   constructor(poolStats) {
     super('poolgate: the pool is closed', 'POOLGATE_CLOSED', poolStats);
+    this.name = 'PoolClosedError';
   }
 }
 
@@ -110,6 +116,7 @@ export class WouldTimeOutError extends PoolgateError {
       'POOLGATE_WOULD_TIME_OUT',
       poolStats,
     );
+    this.name = 'WouldTimeOutError';
     this.predictedWaitMs = predictedWaitMs;
   }
 }

@@ -37,6 +37,7 @@ import {
   requiredNumber,
 } from './options.js';
 import { PoolEvents } from './events.js';
+import { bindSlot, heldBy, nesting, runOnHeldSlot } from './context.js';
 
 /** Success, for `Gate.release` (failures pass their `ERROR_CLASS` code). */
 const OK = -1;
@@ -84,7 +85,23 @@ function runHolding(op, onOk, onFailed) {
   );
 }
 
+/** `(pool, retry) => policy id`: a pool's retry-option check, for the integrations. */
+let retryPolicyOf;
+
+/**
+ * Checks retry options against `pool` (the core validates them and remembers the policy), so
+ * an integration reports a wrong setting when it is created, not at the first query. Pools
+ * that are not this module's (a second copy of the package) are checked at their first call.
+ */
+export function checkRetryOptions(pool, retry) {
+  retryPolicyOf(pool, retry);
+}
+
 export class ConnectionPool {
+  static {
+    retryPolicyOf = (pool, retry) => (#gate in pool ? pool.#retryPolicy(retry) : 0);
+  }
+
   #gate;
   // Each caller the core holds a ticket for, by the ticket's slot index (struct of arrays: no
   // object per waiter, which matters with 100,000 queued callers):
@@ -139,6 +156,11 @@ export class ConnectionPool {
    *          retry?: boolean | object}} [options]
    */
   run(op, options) {
+    if (nesting.on) {
+      // Nested: on the caller's slot (retry options are still checked, by the core).
+      if (heldBy(this)) return runOnHeldSlot(op, options, (r) => this.#retryPolicy(r));
+      if (typeof op === 'function') op = bindSlot(this, op);
+    }
     if (options === undefined && typeof op === 'function') return this.#plain(op);
     try {
       checkOperation(op);

@@ -200,27 +200,59 @@ export interface PrismaOptions {
   retry?: boolean | RetryOptions;
 }
 
-/** Wraps a Prisma client: every model method and raw query runs through the pool. */
+/**
+ * Wraps a Prisma client: every model method, raw query (`$queryRaw`, `$queryRawUnsafe`,
+ * `$executeRaw`, `$executeRawUnsafe`, `$queryRawTyped`) and transaction runs through the pool.
+ * Calls stay lazy like Prisma's and can be passed to `$transaction([...])`; a transaction takes
+ * one slot for its whole life. `$transaction`'s options also take `idempotent: true`.
+ */
 export declare function createPooledClient<C extends object>(
   prisma: C,
   options?: PrismaOptions,
 ): C & { getPoolStats(): PoolStats; readonly $pool: ConnectionPool };
 
-/** A Prisma client extension: `prisma.$extends(poolgateExtension({ pool }))`. */
-export declare function poolgateExtension(options?: PrismaOptions): {
-  name: 'poolgate';
-  query: {
-    $allModels: {
-      $allOperations(params: {
-        model?: string;
-        operation: string;
-        args: unknown;
-        query: (args: unknown) => Promise<unknown>;
-      }): Promise<unknown>;
+/**
+ * A Prisma client extension, in Prisma's function form:
+ * `prisma.$extends(poolgateExtension({ pool }))`. Gates model operations and raw queries (a
+ * top-level `$allOperations` hook) and `$transaction` (one slot per transaction; the statements
+ * inside run on it). Adds `$poolStats()`. Add it last among your extensions.
+ */
+export declare function poolgateExtension(options?: PrismaOptions): PoolgateExtension;
+
+/**
+ * What `poolgateExtension()` returns: Prisma's function form of an extension. Typed the way
+ * Prisma's `$extends` reads it, so the extended client keeps its model types and gains
+ * `$poolStats()` (Prisma calls `client` entries as `() => method`).
+ */
+export type PoolgateExtension = (client: any) => {
+  $extends: {
+    extArgs: {
+      result: {};
+      model: {};
+      query: {};
+      client: { $poolStats: () => () => PoolStats };
     };
   };
-  client: { $poolStats(): PoolStats };
 };
+
+/**
+ * Options for node-postgres's pool that agree with the gate, for
+ * `new PrismaPg({ connectionString, ...pgPoolOptions(pool) })`: `max` equal to the gate's
+ * `maxConnections`, and a finite `connectionTimeoutMillis` (default 10,000; pg's own default
+ * of 0 waits forever).
+ */
+export declare function pgPoolOptions(
+  pool: ConnectionPool,
+  options?: { connectionTimeoutMillis?: number },
+): { max: number; connectionTimeoutMillis: number };
+
+/**
+ * Turns on nested-call detection (AsyncLocalStorage) for every pool of the process, so a call
+ * made inside an operation holding a slot of the same pool runs on that slot. On already when
+ * a Prisma integration exists or in Next.js. Returns false where the runtime has no
+ * AsyncLocalStorage (nested calls then queue like any other).
+ */
+export declare function trackNestedCalls(): boolean;
 
 export type ErrorClass = 'permanent' | 'not-sent' | 'maybe-sent';
 /** How poolgate treats an error when retrying. */
