@@ -307,8 +307,8 @@ impl Gate {
     }
 
     /// Takes a slot without a clock reading, when no clock could change the answer: the gate is
-    /// open, nobody waits, a slot is free, the pool has no default operation timeout (so the
-    /// grant has no deadline) and no adaptive limit. Returns `false`, changing nothing, when
+    /// open, nobody waits, a slot is free, and [`Gate::clock_free_eligible`]. Returns `false`,
+    /// changing nothing, when
     /// the timed [`Gate::submit`] must be used instead.
     ///
     /// Such a slot is counted, not tracked (like a semaphore permit): it has no ticket, no
@@ -320,16 +320,22 @@ impl Gate {
     /// `release_on_timeout`) or end back-offs (which then queue behind this grant, as they
     /// would have a moment later), never make this grant wrong.
     pub fn try_acquire(&mut self) -> bool {
-        let free = !self.closed
-            && self.slot_free()
-            && self.config.operation_timeout().is_none()
-            && self.config.adaptive_min().is_none();
+        let free = !self.closed && self.slot_free() && self.clock_free_eligible();
         if free {
             self.clock_free += 1;
             self.metrics.submitted += 1;
             self.take_slot(Duration::ZERO);
         }
         free
+    }
+
+    /// Whether [`Gate::try_acquire`] can ever grant in this configuration: no default operation
+    /// timeout (its grants would have a deadline), and neither the adaptive limit nor early
+    /// rejection (both need every operation's timing).
+    pub fn clock_free_eligible(&self) -> bool {
+        self.config.operation_timeout().is_none()
+            && self.config.adaptive_min().is_none()
+            && !self.config.reject_early()
     }
 
     /// Gives back a slot taken by [`Gate::try_acquire`] without a clock reading, when nobody

@@ -108,7 +108,7 @@ impl WasmGate {
     }
 
     /// Gives back a `tryAcquire` slot with no clock reading: `true` when done (no event, no
-    /// deadline change); `false`, nothing changed, when someone waits: call `releaseUntimed`.
+    /// deadline change); `false`, nothing changed, when someone waits: call `releaseClockFree`.
     #[wasm_bindgen(js_name = tryRelease)]
     pub fn try_release(&mut self, ok: bool) -> bool {
         self.inner.try_release(ok)
@@ -232,12 +232,11 @@ impl WasmGate {
         self.inner.config().max_queue()
     }
 
-    /// Whether uncontended calls can take the clock-free `tryAcquire` path: the pool has no
-    /// default operation timeout and no adaptive limit (`tryAcquire` refuses otherwise).
+    /// Whether uncontended calls can take the clock-free `tryAcquire` path (the core's
+    /// `clock_free_eligible`; `tryAcquire` refuses otherwise).
     #[wasm_bindgen(getter, js_name = clockFreeEligible)]
     pub fn clock_free_eligible(&self) -> bool {
-        let c = self.inner.config();
-        c.operation_timeout().is_none() && c.adaptive_min().is_none()
+        self.inner.clock_free_eligible()
     }
 
     /// Every total, gauge and percentile, as a plain object (times in ms).

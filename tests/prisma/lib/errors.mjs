@@ -19,7 +19,10 @@ export function causeOf(err) {
   return cause?.originalCode ?? cause?.kind;
 }
 
-/** A short stable key such as `P2037 53300 (too-many-connections)` or `Connection terminated ... (maybe-sent)`. */
+/**
+ * A short stable key such as `P2037 53300 (too-many-connections)` or
+ * `Connection terminated ... (maybe-sent)`.
+ */
 export function errorKey(err) {
   const parts = [];
   if (typeof err?.code === 'string' && /^P\d{4}$/.test(err.code)) {
@@ -34,15 +37,12 @@ export function errorKey(err) {
   return `${parts.join(' ')} (${classify(err)})`;
 }
 
-/** Classes of a connection failure that proves the statement never reached the server. */
-const NOT_SENT_CLASSES = ['not-sent', 'too-many-connections', 'login-lockout'];
+/** Classes of a connection failure that never reached the server. */
+const NOT_SENT = ['(not-sent)', '(too-many-connections)', '(login-lockout)'];
 
-/**
- * How many of a load result's errors were connection failures (`errorKey`s of a class that
- * proves nothing was sent).
- */
+/** How many of a load result's errors were connection failures that never reached the server. */
 export function connectionErrors(result) {
   return Object.entries(result.errors)
-    .filter(([key]) => NOT_SENT_CLASSES.some((c) => key.endsWith(`(${c})`)))
+    .filter(([key]) => NOT_SENT.some((c) => key.endsWith(c)))
     .reduce((n, [, count]) => n + count, 0);
 }

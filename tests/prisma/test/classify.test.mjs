@@ -1,8 +1,8 @@
 // classify() on the errors Prisma 7 really throws, each produced by a real PostgreSQL (or, for
 // P1001, by the absence of one), none built by hand:
 //   P2037 with a TooManyConnections cause -> 'too-many-connections' (not sent: safe to retry,
-//     even a write; the adaptive limit's signal)
-//   P1001, `timeout exceeded when trying to connect` -> 'not-sent' (safe to retry, even a write)
+//     and the adaptive limit's signal); P1001, `timeout exceeded when trying to connect`
+//     -> 'not-sent' (safe to retry, even a write)
 //   `Connection terminated unexpectedly`, P2039 with 57P01 -> 'maybe-sent' (retry if idempotent)
 //   P2002, P2039 with 57014 (statement_timeout) -> 'permanent'
 
