@@ -441,6 +441,27 @@ mod tests {
         };
         let c = ok.validate().unwrap();
         assert_eq!(c.adaptive_min(), Some(5));
+        assert!(Config::default().with_reject_early(true).reject_early());
+        assert!(!Config::default()
+            .with_reject_early(true)
+            .with_reject_early(false)
+            .reject_early());
+        assert!(Config::default()
+            .with_release_on_timeout(true)
+            .release_on_timeout());
+        assert_eq!(
+            Config::default()
+                .with_queue_timeout(Some(Duration::from_millis(5)))
+                .queue_timeout(),
+            Some(Duration::from_millis(5))
+        );
+        assert!(Config::default()
+            .with_operation_timeout(Some(Duration::ZERO))
+            .is_err());
+        assert!(Config::default()
+            .with_max_queue(MAX_QUEUE_LIMIT + 1)
+            .is_err());
+        assert!(Config::default().with_adaptive_min(Some(11)).is_err());
         // Shrinking maxConnections keeps the floor at or below it.
         assert_eq!(c.with_max_connections(3.0).unwrap().adaptive_min(), Some(3));
         assert!(c.with_max_connections(0.0).is_err());

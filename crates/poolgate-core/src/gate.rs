@@ -30,8 +30,10 @@
 //! # Adaptive limit
 //! With `adaptive` on, a failure classed [`ErrorClass::TooManyConnections`] (the server or a
 //! pooler refused a connection because it is full) halves the effective limit, never below the
-//! floor; failures of operations granted before that cut are the same overload and cut nothing
-//! more. After as many clean operations as the limit, it grows by one, up to `maxConnections`.
+//! floor. Operations granted before that cut ran under the old limit: their failures are the
+//! same overload and cut nothing more, and their successes say nothing about the new limit.
+//! After as many clean operations (granted since the last cut) as the limit, it grows by one,
+//! up to `maxConnections`.
 //!
 //! # Early rejection
 //! With `rejectEarly` on, a caller that would have to queue is refused at once
@@ -721,18 +723,22 @@ impl Gate {
     }
 
     /// Counts an outcome and moves the adaptive limit (see the module docs). `granted_at` is
-    /// when the operation got its slot.
+    /// when the operation got its slot: an operation granted before the last cut ran under the
+    /// old limit, so neither its failure (the same overload) nor its success (it says nothing
+    /// about the new limit) moves the limit again.
     fn record_outcome(&mut self, now: Instant, granted_at: Instant, outcome: Outcome) {
         self.count_outcome(outcome == Outcome::Ok);
+        if outcome == Outcome::Failed(ErrorClass::TooManyConnections) {
+            self.metrics.too_many_connections += 1;
+        }
         let Some(min) = self.config.adaptive_min() else {
             return;
         };
+        if self.last_cut.is_some_and(|cut| granted_at < cut) {
+            return;
+        }
         match outcome {
             Outcome::Failed(ErrorClass::TooManyConnections) => {
-                self.metrics.too_many_connections += 1;
-                if self.last_cut.is_some_and(|cut| granted_at < cut) {
-                    return;
-                }
                 self.limit = (self.limit / 2).max(min);
                 self.last_cut = Some(now);
                 self.clean_since_change = 0;
@@ -878,4 +884,83 @@ fn live_record<'a>(waiters: &'a Waiters, record: &TimerRecord) -> Option<(Ticket
             e.deadline == record.at
                 && matches!(e.state, State::Queued | State::Active | State::Sleeping)
         })
+}
+
+#[cfg(test)]
+mod tests {
+    //! `check_invariants` must report a broken invariant, not only pass on healthy gates: each
+    //! test breaks one on purpose (the fields are private, so only here) and expects its report.
+    use super::*;
+
+    fn busy_gate() -> Gate {
+        let config = Config::default()
+            .with_max_connections(2.0)
+            .and_then(|c| c.with_adaptive_min(Some(1)))
+            .unwrap();
+        let mut g = Gate::new(config);
+        let t0 = Instant::ZERO;
+        for _ in 0..3 {
+            g.submit(t0, Request::default()).unwrap();
+        }
+        assert_eq!(g.check_invariants(), Ok(()));
+        g
+    }
+
+    fn broken(g: &Gate, what: &str) {
+        let e = g
+            .check_invariants()
+            .expect_err("a broken invariant must be reported");
+        assert!(e.starts_with(what), "{e}");
+    }
+
+    #[test]
+    fn a_drifted_active_count_is_reported() {
+        let mut g = busy_gate();
+        g.active += 1;
+        broken(&g, "active != Active + Zombie entries");
+    }
+
+    #[test]
+    fn an_effective_limit_outside_its_bounds_is_reported() {
+        let mut g = busy_gate();
+        g.limit = 3;
+        broken(&g, "effective limit outside");
+        let mut g = busy_gate();
+        g.limit = 0;
+        broken(&g, "effective limit outside");
+    }
+
+    #[test]
+    fn a_lost_wake_up_is_reported() {
+        let mut g = busy_gate();
+        // The limit grows to 3 behind the gate's back: a slot is free while the third waits.
+        g.config = g.config.with_max_connections(3.0).unwrap();
+        g.limit = 3;
+        broken(&g, "lost wake-up");
+    }
+
+    #[test]
+    fn drifted_counters_and_a_stale_retry_policy_are_reported() {
+        let mut g = busy_gate();
+        g.sleeping = 1;
+        broken(&g, "sleeping count drifted");
+        let mut g = busy_gate();
+        g.zombies = 1;
+        broken(&g, "zombie count drifted");
+        let mut g = busy_gate();
+        let t = g.waiters.front().unwrap();
+        g.waiters.get_mut(t).unwrap().retry_policy = 9;
+        broken(&g, "an entry refers to an unregistered retry policy");
+        let mut g = busy_gate();
+        g.closed = true;
+        broken(&g, "a waiter survived close()");
+    }
+
+    #[test]
+    fn a_waiter_past_its_deadline_is_reported() {
+        let mut g = busy_gate();
+        let t = g.waiters.front().unwrap();
+        g.waiters.get_mut(t).unwrap().deadline = Instant::ZERO;
+        broken(&g, "a waiter is still queued past its deadline");
+    }
 }

@@ -296,6 +296,90 @@ mod tests {
     }
 
     #[test]
+    fn every_variant_maps_to_its_own_code() {
+        use crate::waiters::Ticket;
+        use crate::{Duration, Instant};
+        let t = Ticket::from_bits(7);
+        let events = [
+            (Event::Granted(t), event_kind::GRANTED),
+            (
+                Event::QueueTimeout {
+                    ticket: t,
+                    waited: Duration::ZERO,
+                },
+                event_kind::QUEUE_TIMEOUT,
+            ),
+            (Event::OperationTimeout(t), event_kind::OPERATION_TIMEOUT),
+            (Event::Closed(t), event_kind::CLOSED),
+        ];
+        for (e, code) in events {
+            assert_eq!(event_code(&e), code, "{e:?}");
+            assert!(code > 0, "0 is 'no event'");
+        }
+        let refusals = [
+            (Rejected::QueueFull { max_queue: 1 }, refusal::QUEUE_FULL),
+            (Rejected::NoWait, refusal::NO_WAIT),
+            (Rejected::Closed, refusal::CLOSED),
+            (
+                Rejected::WouldTimeOut {
+                    predicted: Duration::ZERO,
+                },
+                refusal::WOULD_TIME_OUT,
+            ),
+        ];
+        for (r, code) in refusals {
+            assert_eq!(refusal_code(&r), code, "{r:?}");
+            assert!(code < 0, "refusals are negative, below every ticket");
+        }
+        let released = [
+            (Released::Completed, release::COMPLETED),
+            (Released::ZombieEnded, release::ZOMBIE_ENDED),
+            (Released::AlreadyFreed, release::ALREADY_FREED),
+            (Released::Retrying { at: Instant::ZERO }, release::RETRYING),
+            (
+                Released::GaveUp(GiveUp::Exhausted),
+                release::GAVE_UP_EXHAUSTED,
+            ),
+            (
+                Released::GaveUp(GiveUp::Deadline),
+                release::GAVE_UP_DEADLINE,
+            ),
+            (
+                Released::GaveUp(GiveUp::MaybeExecuted),
+                release::GAVE_UP_MAYBE_EXECUTED,
+            ),
+            (
+                Released::GaveUp(GiveUp::NotRetryable),
+                release::GAVE_UP_NOT_RETRYABLE,
+            ),
+            (Released::GaveUp(GiveUp::Closed), release::GAVE_UP_CLOSED),
+        ];
+        for (r, code) in released {
+            assert_eq!(release_code(&r), code, "{r:?}");
+            assert!(code >= 0, "negative answers are ticket errors");
+        }
+        let cancelled = [
+            (Cancelled::Removed, cancel::REMOVED),
+            (Cancelled::NowZombie, cancel::NOW_ZOMBIE),
+            (Cancelled::AlreadySettled, cancel::ALREADY_SETTLED),
+        ];
+        for (c, code) in cancelled {
+            assert_eq!(cancel_code(&c), code, "{c:?}");
+        }
+        // And each group's codes are the ones the generated module carries.
+        let js = js_module();
+        for g in GROUPS {
+            for (name, code) in g.codes {
+                assert!(
+                    js.contains(&format!("  {name}: {code},\n")),
+                    "{}.{name}",
+                    g.name
+                );
+            }
+        }
+    }
+
+    #[test]
     fn error_classes_round_trip_and_match_the_generated_group() {
         let group = GROUPS.iter().find(|g| g.name == "ERROR_CLASS").unwrap();
         for (i, (_, code)) in group.codes.iter().enumerate() {

@@ -62,14 +62,14 @@ pub struct Metrics {
     /// Submissions refused by early rejection (`rejectEarly`).
     pub rejected_early: u64,
     /// Operations that failed because the server had no connection left
-    /// (`ErrorClass::TooManyConnections`), counted when the adaptive limit is on.
+    /// (`ErrorClass::TooManyConnections`, as the driver classed them).
     pub too_many_connections: u64,
     /// Times the adaptive limit was cut.
     pub limit_cuts: u64,
     /// The limit in force: `maxConnections`, or less while the adaptive limit is cut.
     pub effective_limit: u32,
-    /// The wait early rejection would predict for a caller arriving now, once the gate has
-    /// enough hold-time samples (whether or not `rejectEarly` is on).
+    /// The wait early rejection would predict for a caller that arrives now and has to queue,
+    /// once the gate has enough hold-time samples (whether or not `rejectEarly` is on).
     pub predicted_wait: Option<Duration>,
     /// Zombies right now: slots held by operations whose caller was already rejected.
     pub zombies: u32,

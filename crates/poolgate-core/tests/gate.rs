@@ -691,6 +691,32 @@ fn a_woken_retry_that_cannot_wait_leaves_with_a_queue_timeout() {
             waited: Duration::ZERO
         }]
     );
+    assert_eq!(h.gate.metrics().queue_timeouts, 1);
+}
+
+#[test]
+fn retry_policy_ids_are_numbered_from_one_and_shared_by_equal_policies() {
+    let mut h = Harness::with(1, 10, None);
+    let a = h.retry_policy(RawRetryPolicy::default());
+    let b = h.retry_policy(RawRetryPolicy {
+        max_retries: Some(1.0),
+        ..RawRetryPolicy::default()
+    });
+    assert_eq!((a.to_u16(), b.to_u16()), (1, 2));
+    assert_eq!(h.retry_policy(RawRetryPolicy::default()), a);
+    assert_eq!(poolgate_core::RetryPolicyId::from_u16(2), b);
+}
+
+#[test]
+fn a_deadline_that_is_already_now_is_never_granted() {
+    let mut h = Harness::with(2, 10, Some(1000));
+    h.advance_ms(5);
+    let r = h.submit_with(Request {
+        deadline: Some(h.now),
+        ..Request::default()
+    });
+    assert_eq!(r, Err(Rejected::NoWait));
+    assert_eq!(h.stats(), (0, 0, 2));
 }
 
 #[test]
@@ -708,6 +734,7 @@ fn too_many_connections_halves_the_adaptive_limit_once_per_overload() {
     }
     let m = h.gate.metrics();
     assert_eq!((m.effective_limit, m.limit_cuts), (4, 1));
+    assert_eq!(m.too_many_connections, 4, "every such failure is counted");
     assert_eq!(h.gate.stats().available_connections, 0, "4 still run");
     // An operation granted after the cut that fails again cuts again, down to the floor.
     for &t in &first[4..] {
@@ -734,9 +761,13 @@ fn clean_operations_grow_the_adaptive_limit_back_one_at_a_time() {
         c.adaptive_min = Some(1.0);
         c.queue_timeout_ms = Some(f64::INFINITY);
     }));
+    let old = h.granted();
     let t = h.granted();
+    h.advance_ms(1);
     h.fail(t, ErrorClass::TooManyConnections);
     assert_eq!(h.gate.metrics().effective_limit, 2);
+    // `old` ran under the limit before the cut: its success says nothing about the new one.
+    h.release(old);
     // With a limit of 2, a third caller waits.
     let a = h.granted();
     let b = h.granted();

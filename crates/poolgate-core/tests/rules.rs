@@ -257,11 +257,12 @@ impl Model {
 
     fn outcome(&mut self, now: u64, granted_at: u64, fail: Option<ErrorClass>) {
         let Some(min) = self.cfg.adaptive else { return };
+        // Granted under the limit before the last cut: says nothing about the new one.
+        if self.last_cut.is_some_and(|c| granted_at < c) {
+            return;
+        }
         match fail {
             Some(ErrorClass::TooManyConnections) => {
-                if self.last_cut.is_some_and(|c| granted_at < c) {
-                    return;
-                }
                 self.limit = (self.limit / 2).max(min);
                 self.last_cut = Some(now);
                 self.clean = 0;
