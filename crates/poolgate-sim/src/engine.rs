@@ -188,8 +188,12 @@ impl<'p> Sim<'p> {
             self.peak_active = self.peak_active.max(self.active);
             self.peak_queued = self.peak_queued.max(self.queued);
             self.peak_server = self.peak_server.max(self.server);
-            self.series
-                .sample(self.now, self.active, self.queued, self.server);
+            // After the last operation settled only stale timers and idle closes remain: they
+            // would stretch the chart's time axis past the run.
+            if self.settled < self.plan.ops {
+                self.series
+                    .sample(self.now, self.active, self.queued, self.server);
+            }
             if self.check {
                 self.verify()?;
             }
