@@ -31,6 +31,7 @@ ${ALL.map((name) => `    ${name.padEnd(10)} ${SCENARIOS[name].about}`).join('\n'
                        the operations; the server is watched from the parent
   --samples FILE       measure each operation's SQL time; write the service times (ms, one a
                        line) to FILE and add wait percentiles (latency minus SQL time)
+  --warmup N           N extra reads before the clock starts (a fresh process is slow at first)
   --json               results as JSON on stdout (progress stays on stderr)
   --quiet              no progress lines
 
@@ -64,6 +65,7 @@ function parse() {
         instances: { type: 'string' },
         samples: { type: 'string' },
         'fleet-child': { type: 'boolean' },
+        warmup: { type: 'string' },
         quiet: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -109,6 +111,7 @@ function parse() {
     instances: int('instances', 1, 1),
     samplesFile: v.samples,
     fleetChild: Boolean(v['fleet-child']),
+    warmup: int('warmup', 0, 0),
     quiet: Boolean(v.quiet),
   };
 }
@@ -119,6 +122,7 @@ function childArgs(o, gate) {
   args.push('--pool', String(o.pgPoolMax), '--via', o.via, '--url', o.url, '--quiet');
   args.push('--queue-timeout', String(o.queueTimeoutMs));
   args.push('--retries', String(o.retry.maxRetries), '--delay', String(o.retry.delay));
+  args.push('--warmup', String(o.warmup));
   return args;
 }
 

@@ -80,6 +80,9 @@ function options() {
   };
 }
 
+/** Warm-up reads of every process before its clock starts (JIT). */
+const WARMUP = 200;
+
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 /**
@@ -123,7 +126,7 @@ function kinds(errors) {
 }
 
 /** Runs the simulator for one scenario; returns the side that matches it. */
-function predict(o, { instances, gate, samplesFile, probed, ops }) {
+function predict(o, { instances, gate, samplesFile, probed, ops, cpuMs }) {
   const args = [
     '--json',
     '--samples-file',
@@ -142,6 +145,7 @@ function predict(o, { instances, gate, samplesFile, probed, ops }) {
     'retry_delay=1000',
     `connect=${probed.connectMs.toFixed(2)}`,
     `reject=${probed.rejectMs.toFixed(2)}`,
+    `cpu=${cpuMs.toFixed(3)}`,
   ];
   const report = JSON.parse(execFileSync(o.plan, args, { encoding: 'utf8' }));
   const side = gate === null ? report.without : report.with;
@@ -229,15 +233,29 @@ async function main() {
     queueTimeoutMs: 60_000,
     retry: { maxRetries: 3, delay: 1000 },
     timing: true,
+    warmup: WARMUP,
   };
-  // Calibration: a separate gated run whose slot times are the simulator's service samples.
-  const calib = await runLoad({ ...base, scenario: 'calibrate', ops: o.ops, gate: o.gate });
-  if (calib.samples.service.length === 0)
-    throw new Error(`calibration produced no samples: ${JSON.stringify(calib.errors)}`);
+  // Calibration, two runs apart from the scenarios. The client's event loop is a shared
+  // resource (Prisma builds and parses every query in JavaScript): its time per operation is the
+  // wall time per operation of a saturated gated run. One operation at a time then gives each
+  // operation's own time; less the client's part, that is the database's part, the simulator's
+  // service samples.
+  const busy = await runLoad({ ...base, scenario: 'calibrate', ops: o.ops, gate: o.gate });
+  const cpuMs = busy.wallMs / busy.ops;
+  const alone = await runLoad({
+    ...base,
+    scenario: 'calibrate',
+    ops: Math.min(o.ops, 200),
+    gate: 1,
+  });
+  const service = alone.samples.service.map((v) => Math.max(0.01, v - cpuMs));
+  if (service.length === 0) {
+    throw new Error(`calibration produced no samples: ${JSON.stringify(alone.errors)}`);
+  }
   const samplesFile = join(dir, 'service.txt');
-  writeFileSync(samplesFile, `${calib.samples.service.map((v) => v.toFixed(3)).join('\n')}\n`);
+  writeFileSync(samplesFile, `${service.map((v) => v.toFixed(3)).join('\n')}\n`);
   log(
-    `calibration: ${calib.samples.service.length} service samples, median ${median(calib.samples.service).toFixed(1)} ms (${samplesFile})`,
+    `calibration: client CPU ${cpuMs.toFixed(2)} ms per operation (${busy.ops} ops in ${busy.wallMs.toFixed(0)} ms through gate ${o.gate}); ${service.length} database samples, median ${median(service).toFixed(2)} ms (one at a time: ${median(alone.samples.service).toFixed(2)} ms per operation)`,
   );
 
   const perInstance = Math.max(1, Math.floor((probed.free - 1) / o.instances));
@@ -250,6 +268,8 @@ async function main() {
     '--quiet',
     '--queue-timeout',
     '60000',
+    '--warmup',
+    String(WARMUP),
   ];
   const scenarios = [
     { name: `1 instance, gate ${o.gate}`, instances: 1, gate: o.gate },
@@ -276,7 +296,7 @@ async function main() {
             monitorUrl: base.monitorUrl,
           });
     const obs = observed(real);
-    const pred = predict(o, { ...s, samplesFile, probed, ops: o.ops });
+    const pred = predict(o, { ...s, samplesFile, probed, ops: o.ops, cpuMs });
     if (obs.otherErrors > 0)
       log(`${s.name}: ${obs.otherErrors} errors of other kinds: ${JSON.stringify(real.errors)}`);
     for (const [figure, key] of FIGURES) {

@@ -54,6 +54,8 @@ struct ClientPool {
 
 #[derive(Debug)]
 struct Instance {
+    /// When the instance's event loop is next free (FIFO client CPU, see `Plan::cpu_ms`).
+    cpu_free: u64,
     gate: Option<GateDriver>,
     armed: Option<u64>,
     tickets: HashMap<Tk, u32>,
@@ -118,6 +120,7 @@ impl<'p> Sim<'p> {
         let arrivals = Arrivals::new(plan, &mut rng);
         let instances = (0..plan.instances)
             .map(|_| Instance {
+                cpu_free: 0,
                 gate: gate_max.map(|m| {
                     GateDriver::new(GateOptions {
                         max_connections: m,
@@ -405,12 +408,13 @@ impl<'p> Sim<'p> {
         let o = &mut self.ops[op as usize];
         o.stage = Stage::Connecting;
         o.connect_ok = ok;
-        let delay = if ok {
-            self.plan.connect_ms
+        let at = if ok {
+            self.now + Self::ms(self.plan.connect_ms)
         } else {
-            self.plan.reject_ms
+            // The refusal's error goes through the instance's event loop before anyone sees it.
+            let refused = self.now + Self::ms(self.plan.reject_ms);
+            self.cpu(inst, refused)
         };
-        let at = self.now + Self::ms(delay);
         self.push(at, CONNECTED, op);
     }
 
@@ -447,11 +451,25 @@ impl<'p> Sim<'p> {
         None
     }
 
+    /// Runs `cpu_ms` of client work on `inst`'s event loop, ready at `ready`: when it ends.
+    fn cpu(&mut self, inst: usize, ready: u64) -> u64 {
+        let cost = Self::ms(self.plan.cpu_ms);
+        if cost == 0 {
+            return ready;
+        }
+        let i = &mut self.instances[inst];
+        let end = i.cpu_free.max(ready) + cost;
+        i.cpu_free = end;
+        end
+    }
+
     fn start(&mut self, op: u32) {
-        let o = &mut self.ops[op as usize];
-        o.stage = Stage::Running;
+        let o = self.ops[op as usize];
+        self.ops[op as usize].stage = Stage::Running;
         self.waits.push(self.now - o.arrival);
-        let at = self.now + o.service;
+        // The client's work (building the query, parsing the rows) waits for the event loop;
+        // then the query runs for its service time.
+        let at = self.cpu(o.instance as usize, self.now) + o.service;
         self.push(at, FINISHED, op);
     }
 

@@ -83,6 +83,10 @@ pub struct Plan {
     pub idle_ms: Option<f64>,
     /// How long a user waits before the wait itself is a failure (sizes `queueTimeoutMs`).
     pub patience_ms: f64,
+    /// Client-side CPU per operation and per refused connection, in milliseconds, run one at a
+    /// time per instance (a Node.js event loop: the ORM's query building and result parsing).
+    /// 0 leaves the client out of the model.
+    pub cpu_ms: f64,
 }
 
 impl Default for Plan {
@@ -114,6 +118,7 @@ impl Default for Plan {
             reject_ms: 5.0,
             idle_ms: Some(10_000.0),
             patience_ms: 10_000.0,
+            cpu_ms: 0.0,
         }
     }
 }
@@ -263,6 +268,7 @@ impl Plan {
                 "reject" => plan.reject_ms = num(k, v, 0.0, 1e6)?,
                 "idle" => plan.idle_ms = millis_or_inf(k, v, 1.0)?,
                 "patience" => plan.patience_ms = num(k, v, 1.0, 1e9)?,
+                "cpu" => plan.cpu_ms = num(k, v, 0.0, 1e6)?,
                 _ => {
                     return Err(format!(
                         "unknown parameter {k:?}: known ones are {}",
@@ -386,13 +392,14 @@ impl Plan {
             self.max_queue
         ));
         q.push(format!(
-            "retries={}&retry_delay={}&connect={}&reject={}&idle={}&patience={}",
+            "retries={}&retry_delay={}&connect={}&reject={}&idle={}&patience={}&cpu={}",
             self.retries,
             self.retry_delay_ms,
             self.connect_ms,
             self.reject_ms,
             fmt_ms(self.idle_ms),
-            self.patience_ms
+            self.patience_ms,
+            self.cpu_ms
         ));
         q.join("&")
     }
@@ -428,6 +435,7 @@ pub const KEYS: &[&str] = &[
     "reject",
     "idle",
     "patience",
+    "cpu",
 ];
 
 #[cfg(test)]

@@ -26,7 +26,7 @@ function after(ms, value) {
  * (called with a status line every `progressMs`), `timing` (measure each operation's slot time (lib/timing.mjs):
  * adds `waitP50`/`waitP99` and `samples` { service, latency, wait } in ms), `monitor` (false: no
  * server monitor and no idle wait, for a fleet child watched by its parent), `beforeStart`
- * (awaited after the warm-up, just before the clock starts).
+ * (awaited after the warm-up, just before the clock starts), `warmup` (extra reads before it).
  */
 export async function runLoad(options) {
   const {
@@ -47,6 +47,7 @@ export async function runLoad(options) {
     timing = false,
     monitor: watch = true,
     beforeStart,
+    warmup = 0,
   } = options;
   const match = options.match ?? { applicationName: APP_NAME };
   const label = gateMax ? `poolgate (max ${gateMax})` : 'without gate';
@@ -58,6 +59,15 @@ export async function runLoad(options) {
   const db = gate ? gated(prisma, gate, { via, retry }) : prisma;
   // Warm up outside the measurement: the first call loads Prisma's query compiler.
   await prisma.user.count().catch(() => {});
+  // More warm-up on request (`warmup` reads, 10 at a time): a fresh process runs its first
+  // hundred operations several times slower while the JIT compiles Prisma's code.
+  for (let i = 0; i < warmup; i += 10) {
+    await Promise.all(
+      Array.from({ length: Math.min(10, warmup - i) }, (_, j) =>
+        operation('reads', prisma, i + j, 'warmup').catch(() => {}),
+      ),
+    );
+  }
   const monitor = watch
     ? await startMonitor({ url: monitorUrl, match })
     : {
