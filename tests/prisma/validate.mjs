@@ -146,6 +146,10 @@ function predict(o, { instances, gate, samplesFile, probed, ops, cpuMs }) {
     `connect=${probed.connectMs.toFixed(2)}`,
     `reject=${probed.rejectMs.toFixed(2)}`,
     `cpu=${cpuMs.toFixed(3)}`,
+    // Every process runs on this one machine: the calibration measured its capacity for the
+    // client's work, which the fleet shares.
+    'hosts=1',
+    'cores=1',
   ];
   const report = JSON.parse(execFileSync(o.plan, args, { encoding: 'utf8' }));
   const side = gate === null ? report.without : report.with;

@@ -56,6 +56,8 @@ struct ClientPool {
 struct Instance {
     /// When the instance's event loop is next free (FIFO client CPU, see `Plan::cpu_ms`).
     cpu_free: u64,
+    /// The machine it runs on, when machines are shared (`Plan::hosts`).
+    host: Option<usize>,
     gate: Option<GateDriver>,
     armed: Option<u64>,
     tickets: HashMap<Tk, u32>,
@@ -90,6 +92,8 @@ pub struct Sim<'p> {
     arrivals: Arrivals,
     ops: Vec<Op>,
     instances: Vec<Instance>,
+    /// Per shared machine, when each core is next free.
+    cores: Vec<Vec<u64>>,
     heap: BinaryHeap<Reverse<(u64, u64, u8, u32)>>,
     seq: u64,
     now: u64,
@@ -119,8 +123,9 @@ impl<'p> Sim<'p> {
         let mut rng = Rng::new(plan.seed);
         let arrivals = Arrivals::new(plan, &mut rng);
         let instances = (0..plan.instances)
-            .map(|_| Instance {
+            .map(|i| Instance {
                 cpu_free: 0,
+                host: (plan.hosts > 0).then(|| (i % plan.hosts) as usize),
                 gate: gate_max.map(|m| {
                     GateDriver::new(GateOptions {
                         max_connections: m,
@@ -142,6 +147,7 @@ impl<'p> Sim<'p> {
             arrivals,
             ops: Vec::with_capacity(plan.ops.min(1 << 22) as usize),
             instances,
+            cores: vec![vec![0; plan.cores as usize]; plan.hosts as usize],
             heap: BinaryHeap::new(),
             seq: 0,
             now: 0,
@@ -458,8 +464,20 @@ impl<'p> Sim<'p> {
             return ready;
         }
         let i = &mut self.instances[inst];
-        let end = i.cpu_free.max(ready) + cost;
-        i.cpu_free = end;
+        // One event loop: the work starts when the loop is free...
+        let mut start = i.cpu_free.max(ready);
+        // ...and, on a shared machine, when a core is (the earliest free one).
+        let core = i.host.and_then(|h| {
+            let cores = &mut self.cores[h];
+            let (c, _) = cores.iter().enumerate().min_by_key(|&(_, &t)| t)?;
+            Some(&mut cores[c])
+        });
+        if let Some(core) = core {
+            start = start.max(*core);
+            *core = start + cost;
+        }
+        let end = start + cost;
+        self.instances[inst].cpu_free = end;
         end
     }
 

@@ -87,6 +87,11 @@ pub struct Plan {
     /// time per instance (a Node.js event loop: the ORM's query building and result parsing).
     /// 0 leaves the client out of the model.
     pub cpu_ms: f64,
+    /// Machines the instances run on (instance `i` on machine `i % hosts`), whose cores their
+    /// client CPU shares; 0 gives every instance a machine of its own.
+    pub hosts: u32,
+    /// Cores of each machine for the client CPU (with `hosts`).
+    pub cores: u32,
 }
 
 impl Default for Plan {
@@ -119,6 +124,8 @@ impl Default for Plan {
             idle_ms: Some(10_000.0),
             patience_ms: 10_000.0,
             cpu_ms: 0.0,
+            hosts: 0,
+            cores: 1,
         }
     }
 }
@@ -269,6 +276,8 @@ impl Plan {
                 "idle" => plan.idle_ms = millis_or_inf(k, v, 1.0)?,
                 "patience" => plan.patience_ms = num(k, v, 1.0, 1e9)?,
                 "cpu" => plan.cpu_ms = num(k, v, 0.0, 1e6)?,
+                "hosts" => plan.hosts = int(k, v, 0, MAX_INSTANCES.into())? as u32,
+                "cores" => plan.cores = int(k, v, 1, 1024)? as u32,
                 _ => {
                     return Err(format!(
                         "unknown parameter {k:?}: known ones are {}",
@@ -392,14 +401,16 @@ impl Plan {
             self.max_queue
         ));
         q.push(format!(
-            "retries={}&retry_delay={}&connect={}&reject={}&idle={}&patience={}&cpu={}",
+            "retries={}&retry_delay={}&connect={}&reject={}&idle={}&patience={}&cpu={}&hosts={}&cores={}",
             self.retries,
             self.retry_delay_ms,
             self.connect_ms,
             self.reject_ms,
             fmt_ms(self.idle_ms),
             self.patience_ms,
-            self.cpu_ms
+            self.cpu_ms,
+            self.hosts,
+            self.cores
         ));
         q.join("&")
     }
@@ -436,6 +447,8 @@ pub const KEYS: &[&str] = &[
     "idle",
     "patience",
     "cpu",
+    "hosts",
+    "cores",
 ];
 
 #[cfg(test)]

@@ -52,6 +52,7 @@ fn every_operation_is_counted_once_and_invariants_hold_throughout() {
         "preset=vercel-fleet&ops=1500",
         // Client CPU on each instance's event loop, refusals included.
         "preset=load-test&ops=400&cpu=2&max=30&retry_delay=10",
+        "preset=load-test&ops=400&cpu=1&instances=3&hosts=1&cores=2&max=5",
         "preset=mysql-151&ops=1500&max=60",
         "arrival=trace&trace=0,0,0,1,2,3,50,50,51&service=samples&samples=1,30,2&limit=4&reserved=1&pool=5",
         "arrival=burst&ops=300&queue_timeout=0&limit=6&pool=3&max=2",

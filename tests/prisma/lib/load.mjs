@@ -59,14 +59,11 @@ export async function runLoad(options) {
   const db = gate ? gated(prisma, gate, { via, retry }) : prisma;
   // Warm up outside the measurement: the first call loads Prisma's query compiler.
   await prisma.user.count().catch(() => {});
-  // More warm-up on request (`warmup` reads, 10 at a time): a fresh process runs its first
-  // hundred operations several times slower while the JIT compiles Prisma's code.
-  for (let i = 0; i < warmup; i += 10) {
-    await Promise.all(
-      Array.from({ length: Math.min(10, warmup - i) }, (_, j) =>
-        operation('reads', prisma, i + j, 'warmup').catch(() => {}),
-      ),
-    );
+  // More warm-up on request (`warmup` reads, one at a time so the pg pool keeps one
+  // connection): a fresh process runs its first hundred operations several times slower while
+  // the JIT compiles Prisma's code.
+  for (let i = 0; i < warmup; i += 1) {
+    await operation('reads', prisma, i, 'warmup').catch(() => {});
   }
   const monitor = watch
     ? await startMonitor({ url: monitorUrl, match })
