@@ -19,6 +19,7 @@ const USAGE = `usage: scripts/validate-plan [options]
   --gate N         poolgate's maxConnections for one instance (default 15)
   --instances K    processes in the fleet scenarios (default 3)
   --pool N         each Prisma client's pg pool size (default 50)
+  --repeat N       run the calibration and each scenario N times; observed = median (default 1)
   --small          a quick run: 200 operations, 2 instances (what scripts/test runs)
   --check          exit 1 unless every figure was produced
   --json           the rows as JSON`;
@@ -42,6 +43,7 @@ function options() {
       ops: { type: 'string' },
       gate: { type: 'string' },
       instances: { type: 'string' },
+      repeat: { type: 'string' },
       pool: { type: 'string' },
       small: { type: 'boolean' },
       check: { type: 'boolean' },
@@ -73,6 +75,7 @@ function options() {
     gate: int('gate', 15),
     instances: int('instances', v.small ? 2 : 3),
     pool: int('pool', 50),
+    repeat: int('repeat', 1),
     check: Boolean(v.check),
     json: Boolean(v.json),
     plan:
@@ -244,8 +247,14 @@ async function main() {
   // wall time per operation of a saturated gated run. One operation at a time then gives each
   // operation's own time; less the client's part, that is the database's part, the simulator's
   // service samples.
-  const busy = await runLoad({ ...base, scenario: 'calibrate', ops: o.ops, gate: o.gate });
-  const cpuMs = busy.wallMs / busy.ops;
+  // Repeated (--repeat) because this machine is shared: one run's pace varies by tens of %.
+  const paces = [];
+  let busy;
+  for (let i = 0; i < o.repeat; i += 1) {
+    busy = await runLoad({ ...base, scenario: 'calibrate', ops: o.ops, gate: o.gate });
+    paces.push(busy.wallMs / busy.ops);
+  }
+  const cpuMs = median(paces);
   const alone = await runLoad({
     ...base,
     scenario: 'calibrate',
@@ -259,7 +268,7 @@ async function main() {
   const samplesFile = join(dir, 'service.txt');
   writeFileSync(samplesFile, `${service.map((v) => v.toFixed(3)).join('\n')}\n`);
   log(
-    `calibration: client CPU ${cpuMs.toFixed(2)} ms per operation (${busy.ops} ops in ${busy.wallMs.toFixed(0)} ms through gate ${o.gate}); ${service.length} database samples, median ${median(service).toFixed(2)} ms (one at a time: ${median(alone.samples.service).toFixed(2)} ms per operation)`,
+    `calibration: client CPU ${cpuMs.toFixed(2)} ms per operation (median of ${paces.map((p) => p.toFixed(2)).join(', ')}: ${busy.ops} ops through gate ${o.gate}); ${service.length} database samples, median ${median(service).toFixed(2)} ms (one at a time: ${median(alone.samples.service).toFixed(2)} ms per operation)`,
   );
 
   const perInstance = Math.max(1, Math.floor((probed.free - 1) / o.instances));
@@ -288,18 +297,29 @@ async function main() {
   const rows = [];
   for (const s of scenarios) {
     log(`running: ${s.name}, ${o.ops} reads at once`);
-    const real =
-      s.instances === 1
-        ? await runLoad({ ...base, scenario: 'validate', ops: o.ops, gate: s.gate })
-        : await runFleet({
-            scenario: '1000',
-            ops: o.ops,
-            instances: s.instances,
-            args: childArgs(s.gate),
-            url: o.url,
-            monitorUrl: base.monitorUrl,
-          });
-    const obs = observed(real);
+    const runs = [];
+    for (let i = 0; i < o.repeat; i += 1) {
+      const real =
+        s.instances === 1
+          ? await runLoad({ ...base, scenario: 'validate', ops: o.ops, gate: s.gate })
+          : await runFleet({
+              scenario: '1000',
+              ops: o.ops,
+              instances: s.instances,
+              args: childArgs(s.gate),
+              url: o.url,
+              monitorUrl: base.monitorUrl,
+            });
+      runs.push(observed(real));
+    }
+    // Each figure's median over the repeats.
+    const obs = Object.fromEntries(
+      Object.keys(runs[0]).map((k) => [
+        k,
+        runs[0][k] === undefined ? undefined : median(runs.map((r) => r[k])),
+      ]),
+    );
+    const real = { errors: runs.map((r) => r.otherErrors) };
     const pred = predict(o, { ...s, samplesFile, probed, ops: o.ops, cpuMs });
     if (obs.otherErrors > 0)
       log(`${s.name}: ${obs.otherErrors} errors of other kinds: ${JSON.stringify(real.errors)}`);
