@@ -98,8 +98,10 @@ test('planner page: a preset from the URL, both sides, the form, a bad parameter
 
     // Edit the plan in the form: the URL follows and so do the figures.
     await page.fill('input[name=max]', '5');
+    await page.fill('input[name=cpu]', '0.5');
     await page.click('#run');
     await page.waitForFunction(() => location.search.includes('max=5'));
+    assert.match(await page.evaluate(() => location.search), /cpu=0\.5/);
     assert.equal(await text(page, 'with-peak-server'), '5');
     assert.match(await page.locator('#link').getAttribute('href'), /max=5/);
 

@@ -103,7 +103,8 @@ function draw(canvas, { spanMs, bucketMs, yMax, lines = [], bars, limit }) {
   g.strokeRect(left, 6, pw, ph);
   g.fillText(fmt(yMax), 2, 14);
   g.fillText('0', 2, 6 + ph);
-  g.fillText(`${fmt(spanMs / 1000)} s`, w - 40, h - 3);
+  const span = spanMs < 2000 ? `${fmt(spanMs)} ms` : `${fmt(spanMs / 1000)} s`;
+  g.fillText(span, w - 6 - g.measureText(span).width, h - 3);
   if (bars) {
     const bmax = Math.max(1, ...bars.values);
     g.fillStyle = css('--bad');
