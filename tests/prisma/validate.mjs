@@ -35,6 +35,7 @@ const FIGURES = [
   ['failed: queue timeout', 'queueTimeout'],
   ['failed: too many connections', 'tooMany'],
   ['peak server connections', 'peakServer'],
+  ['retries (poolgate)', 'retries'],
 ];
 
 function options() {
@@ -167,6 +168,7 @@ function predict(o, { instances, gate, samplesFile, probed, ops, cpuMs }) {
     queueTimeout: side.errors.queueTimeout,
     tooMany: side.errors.tooManyConnections,
     peakServer: side.peakServer,
+    retries: side.retries,
   };
 }
 
@@ -184,6 +186,7 @@ function observed(r) {
     queueTimeout: k.queueTimeout,
     tooMany: k.tooMany,
     peakServer: r.peakServer,
+    retries: r.retries ?? 0,
     otherErrors: k.other,
   };
 }
@@ -293,6 +296,12 @@ async function main() {
       gate: perInstance,
     },
     { name: `${o.instances} instances, no gate`, instances: o.instances, gate: null },
+    // Gates that add up past the server's limit: refusals, retried by the core's policy.
+    {
+      name: `${o.instances} instances, gate ${o.gate} each`,
+      instances: o.instances,
+      gate: o.gate,
+    },
   ];
   const rows = [];
   for (const s of scenarios) {
