@@ -59,6 +59,8 @@ struct Instance {
     /// The machine it runs on, when machines are shared (`Plan::hosts`).
     host: Option<usize>,
     gate: Option<GateDriver>,
+    /// The gate's queue length as last read (the sum over instances is kept in `Sim::queued`).
+    gate_queued: u32,
     armed: Option<u64>,
     tickets: HashMap<Tk, u32>,
     pool: ClientPool,
@@ -135,6 +137,7 @@ impl<'p> Sim<'p> {
                         retry_delay_ms: plan.retry_delay_ms,
                     })
                 }),
+                gate_queued: 0,
                 armed: None,
                 tickets: HashMap::new(),
                 pool: ClientPool::default(),
@@ -318,7 +321,6 @@ impl<'p> Sim<'p> {
                 self.ops[op as usize].ticket = tk;
                 self.ops[op as usize].stage = Stage::GateQueued;
                 self.instances[inst].tickets.insert(tk, op);
-                self.queued += 1;
             }
             Some(Admit::QueueFull) => self.fail(op, Failure::QueueFull),
             Some(Admit::NoWait) | None => self.fail(op, Failure::QueueTimeout),
@@ -336,7 +338,6 @@ impl<'p> Sim<'p> {
             match ev {
                 Happened::Granted(tk) => {
                     let op = self.instances[inst as usize].tickets[&tk];
-                    self.queued -= 1;
                     self.acquire(op);
                 }
                 Happened::QueueTimeout(tk) => {
@@ -344,7 +345,6 @@ impl<'p> Sim<'p> {
                         .tickets
                         .remove(&tk)
                         .unwrap_or(0);
-                    self.queued -= 1;
                     self.fail(op, Failure::QueueTimeout);
                 }
                 Happened::Woken(tk) => {
@@ -356,6 +356,11 @@ impl<'p> Sim<'p> {
                 }
             }
         }
+        // Waiters are counted by the gate itself (a retry may rejoin its queue unseen).
+        let i = &mut self.instances[inst as usize];
+        let now_queued = i.gate.as_ref().map_or(0, GateDriver::queued);
+        self.queued = self.queued + now_queued - i.gate_queued;
+        i.gate_queued = now_queued;
         let next = self.instances[inst as usize]
             .gate
             .as_mut()
