@@ -3,14 +3,7 @@
 // whether it is a transient connection failure.
 
 import { classifyError } from './wasm.js';
-
-/**
- * The core's class codes, by name: 0 permanent (not a transient connection failure: never
- * retried), 1 not-sent (failed before the statement reached the server: safe to retry),
- * 2 maybe-sent (failed after the statement may have run: retried only when idempotent).
- */
-const CLASS_NAMES = ['permanent', 'not-sent', 'maybe-sent'];
-const PERMANENT = 0;
+import { ERROR_CLASS, ERROR_CLASS_NAMES } from './protocol.js';
 const MAX_DEPTH = 6;
 
 function collect(err, codes, messages, depth, seen) {
@@ -36,7 +29,7 @@ function collect(err, codes, messages, depth, seen) {
   }
 }
 
-/** Class code (0, 1 or 2) of any thrown value. */
+/** `ERROR_CLASS` code of any thrown value. */
 export function classCode(err) {
   const codes = [];
   const messages = [];
@@ -50,14 +43,17 @@ export function classCode(err) {
 
 /**
  * How poolgate would treat `err` when retrying: `'permanent'` (never retried), `'not-sent'`
- * (the statement never reached the server; retried even for writes) or `'maybe-sent'` (the
- * connection broke while it may have run; retried only for idempotent operations).
+ * (the statement never reached the server; retried even for writes), `'maybe-sent'` (the
+ * connection broke while it may have run; retried only for idempotent operations), or two
+ * kinds of not-sent: `'too-many-connections'` (the server or pooler is full; the adaptive limit
+ * lowers itself on it) and `'login-lockout'` (a pooler refuses logins for a while after losing
+ * its server; `loginLockoutMs` spreads the retries over it).
  */
 export function classify(err) {
-  return CLASS_NAMES[classCode(err)];
+  return ERROR_CLASS_NAMES[classCode(err)];
 }
 
-/** Whether `err` is a transient connection failure (`'not-sent'` or `'maybe-sent'`). */
+/** Whether `err` is a transient connection failure (any class but `'permanent'`). */
 export function isTransientError(err) {
-  return classCode(err) !== PERMANENT;
+  return classCode(err) !== ERROR_CLASS.PERMANENT;
 }

@@ -17,4 +17,5 @@ export {
   QueueTimeoutError,
   OperationTimeoutError,
   PoolClosedError,
+  WouldTimeOutError,
 } from './errors.js';

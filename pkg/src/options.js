@@ -8,9 +8,13 @@ export const POOL_OPTIONS = [
   'queueTimeoutMs',
   'operationTimeoutMs',
   'releaseOnTimeout',
+  'adaptive',
+  'rejectEarly',
 ];
+const POOL_NUMBERS = ['maxConnections', 'maxQueue', 'queueTimeoutMs', 'operationTimeoutMs'];
+const POOL_BOOLEANS = ['releaseOnTimeout', 'rejectEarly'];
 export const RUN_OPTIONS = ['signal', 'timeoutMs', 'idempotent', 'retry'];
-export const RETRY_ONLY_OPTIONS = ['maxDelayMs', 'jitter', 'deadlineMs'];
+export const RETRY_ONLY_OPTIONS = ['maxDelayMs', 'jitter', 'deadlineMs', 'loginLockoutMs'];
 export const RETRY_OPTIONS = ['maxRetries', 'delay', ...RETRY_ONLY_OPTIONS];
 /** `withRetryAndPool`'s options: `run`'s, with the retry settings spread out. */
 export const WITH_RETRY_OPTIONS = [
@@ -42,6 +46,21 @@ export function checkObject(what, options, known) {
     }
   }
   return options;
+}
+
+/**
+ * Checks the types of pool options (values are the core's to check) and returns the record
+ * the core reads: `adaptive` is `true`, `false` or `{ min }`.
+ */
+export function checkPoolOptions(o) {
+  for (const k of POOL_NUMBERS) optionalNumber(k, o[k]);
+  for (const k of POOL_BOOLEANS) optionalBoolean(k, o[k]);
+  const a = o.adaptive;
+  if (a !== undefined && typeof a !== 'boolean') {
+    const { min } = checkObject('adaptive', a, ['min']);
+    optionalNumber('adaptive.min', min);
+  }
+  return o;
 }
 
 /** `undefined` passes through; anything else must be a number. */

@@ -2,39 +2,45 @@
 //
 // Data flows one way: a JS event (run, settle, abort, timer) becomes one synchronous wasm call;
 // the core decides; this file drains the resulting events (start this operation, reject that
-// caller) and arms a single timer at the core's next deadline. No decision is made here, no
-// promise is awaited across the wasm boundary, and nothing is left behind once a call settles:
-// no timer when nothing is pending, no listener on a caller's AbortSignal.
+// caller) and arms a single timer at the core's next deadline. No decision is made here (the
+// core also runs retries: a failed attempt is released with its error class, and the core
+// answers "retrying" or "gave up"), no promise is awaited across the wasm boundary, and nothing
+// is left behind once a call settles: no timer when nothing is pending, no listener on a
+// caller's AbortSignal. Every number exchanged with the core comes from protocol.js, which is
+// generated from the core.
 
 import { Gate } from './wasm.js';
+import { CANCEL, EVENT, KIND_UNIT, REFUSED, RELEASE, SUBMITTED } from './protocol.js';
+import { classCode } from './classify.js';
 import {
   OperationTimeoutError,
   PoolClosedError,
   QueueFullError,
   QueueTimeoutError,
+  REFUSAL_STACK_EVERY_MS,
+  WouldTimeOutError,
   abortReason,
+  refusalError,
   withoutStack,
 } from './errors.js';
 import {
   POOL_OPTIONS,
+  RETRY_OPTIONS,
   RUN_OPTIONS,
   WITH_RETRY_OPTIONS,
   checkObject,
   checkOperation,
+  checkPoolOptions,
   optionalBoolean,
   optionalNumber,
   optionalSignal,
   requiredNumber,
 } from './options.js';
-import { runWithRetry, retryPolicyFrom } from './retry.js';
 
-/** Events and queued submissions carry a kind above bit 48 of the ticket. */
-const KIND = 2 ** 48;
-const GRANTED = 1;
-const QUEUE_TIMEOUT = 2;
-const OPERATION_TIMEOUT = 3;
-const WOKEN = 4;
-const CLOSED = 5;
+/** Success, for `Gate.release` (failures pass their `ERROR_CLASS` code). */
+const OK = -1;
+/** Distinct retry settings a pool remembers in its cache of policy ids. */
+const MAX_CACHED_POLICIES = 64;
 /** One uncontended call in this many is timed, to keep sampling slot hold times. */
 const HOLD_SAMPLE = 32;
 
@@ -86,9 +92,11 @@ export class ConnectionPool {
   #resolves = []; // the caller's resolve; null once the caller has been told (done)
   #rejects = []; // the caller's reject
   #aborts = new Map(); // slot index -> { signal, onAbort }, only for calls with a signal
+  #policies = new Map(); // retry settings key -> the core's policy id
+  #lastRefusalStackAt = -Infinity; // when a refusal last carried a stack trace
   #timer = null;
   #timerAt = Infinity;
-  #clockFree; // no default operation timeout: uncontended calls need no clock
+  #clockFree; // the core allows clock-free grants: uncontended calls need no clock
   #sinceTimed = 0; // plain calls since the last one that took the timed path
   #onTimer = () => {
     this.#timer = null;
@@ -105,17 +113,17 @@ export class ConnectionPool {
    * @param {number} [options.operationTimeoutMs=Infinity] default timeout of an operation
    * @param {boolean} [options.releaseOnTimeout=false] free the slot when an operation times
    *   out even though its query may still be running (the old wrapper's behaviour)
+   * @param {boolean | {min?: number}} [options.adaptive=false] lower the limit when the
+   *   database answers "too many connections", and grow it back after clean operations
+   * @param {boolean} [options.rejectEarly=false] refuse at once (WouldTimeOutError) a caller
+   *   whose predicted wait is longer than its queue timeout
    */
   constructor(options) {
-    const o = checkObject('ConnectionPool options', options, POOL_OPTIONS);
+    // One validated record crosses to the core: types here (TypeError), values there.
     this.#gate = new Gate(
-      optionalNumber('maxConnections', o.maxConnections),
-      optionalNumber('maxQueue', o.maxQueue),
-      optionalNumber('queueTimeoutMs', o.queueTimeoutMs),
-      optionalNumber('operationTimeoutMs', o.operationTimeoutMs),
-      optionalBoolean('releaseOnTimeout', o.releaseOnTimeout),
+      checkPoolOptions(checkObject('ConnectionPool options', options, POOL_OPTIONS)),
     );
-    this.#clockFree = !this.#gate.hasOperationTimeout;
+    this.#clockFree = this.#gate.clockFreeEligible;
   }
 
   /**
@@ -132,14 +140,29 @@ export class ConnectionPool {
       const signal = optionalSignal(o.signal);
       const timeoutMs = optionalNumber('timeoutMs', o.timeoutMs) ?? NaN;
       const idempotent = optionalBoolean('idempotent', o.idempotent) ?? false;
-      if (o.retry === undefined || o.retry === false) {
-        return this.submit(op, signal, timeoutMs, Infinity);
-      }
-      const policy = retryPolicyFrom(o.retry === true ? undefined : o.retry);
-      return runWithRetry(this, op, { signal, timeoutMs, idempotent, policy, clock });
+      const policy = this.#retryPolicy(o.retry);
+      if (policy === 0 && signal === undefined && Number.isNaN(timeoutMs)) return this.#plain(op);
+      return this.#timed(op, signal, timeoutMs, policy, idempotent);
     } catch (e) {
       return Promise.reject(e);
     }
+  }
+
+  /**
+   * The core's id for retry settings (`true`: the defaults; `false`/`undefined`: 0, none).
+   * Each distinct setting is validated and registered once per pool.
+   */
+  #retryPolicy(retry) {
+    if (retry === undefined || retry === false) return 0;
+    const o = retry === true ? {} : checkObject('retry options', retry, RETRY_OPTIONS);
+    const values = RETRY_OPTIONS.map((k) => optionalNumber(k, o[k]));
+    const key = values.join('|');
+    let id = this.#policies.get(key);
+    if (id === undefined) {
+      id = this.#gate.registerRetryPolicy(o);
+      if (this.#policies.size < MAX_CACHED_POLICIES) this.#policies.set(key, id);
+    }
+    return id;
   }
 
   /** The seed's `withConnectionPool(op, timeout = 30000)`, on this pool. */
@@ -183,7 +206,7 @@ export class ConnectionPool {
     return this.#gate.metrics();
   }
 
-  /** Changes the limit while running; waiters are granted at once if it grows. */
+  /** Changes `maxConnections` while running; waiters are granted at once if it grows. */
   setMaxConnections(n) {
     this.#gate.setMaxConnections(clock(), requiredNumber('maxConnections', n));
     this.#afterCall();
@@ -195,99 +218,104 @@ export class ConnectionPool {
     this.#afterCall();
   }
 
-  // ---- driver internals (used by retry.js) ---------------------------------------------
-
-  /** Submits one attempt. `timeoutMs` NaN: pool default; `deadline` Infinity: none. */
-  submit(op, signal, timeoutMs, deadline) {
-    const plain = signal === undefined && Number.isNaN(timeoutMs) && deadline === Infinity;
-    return plain ? this.#plain(op) : this.#timed(op, signal, timeoutMs, deadline, false);
-  }
+  // ---- driver internals -------------------------------------------------------------------
 
   /**
-   * A call with no signal, timeout or deadline. Clock-free when the pool has no default
+   * A call with no signal, timeout or retry. Clock-free when the pool has no default
    * operation timeout and the gate grants at once (a free slot, nobody waiting): no clock read
    * and one wasm call each way. One such call in HOLD_SAMPLE takes the timed path instead, so
    * `getMetrics().hold` keeps measuring how long operations hold their slot.
    */
   #plain(op) {
     if (this.#clockFree && ++this.#sinceTimed < HOLD_SAMPLE && this.#gate.tryAcquire()) {
-      return this.#runUntimed(op);
+      return this.#runClockFree(op);
     }
-    return this.#timed(op, undefined, NaN, Infinity, true);
+    return this.#timed(op, undefined, NaN, 0, false);
   }
 
-  #timed(op, signal, timeoutMs, deadline, plain) {
+  #timed(op, signal, timeoutMs, policy, idempotent) {
     this.#sinceTimed = 0;
     if (signal?.aborted) return Promise.reject(abortReason(signal));
     const now = clock();
-    const r = plain ? this.#gate.submit(now) : this.#gate.submitWith(now, timeoutMs, deadline);
+    const r =
+      policy === 0 && Number.isNaN(timeoutMs) && !idempotent
+        ? this.#gate.submit(now)
+        : this.#gate.submitWith(now, timeoutMs, policy, idempotent);
     // The call may have expired older waiters and reused one of their slots for this ticket:
     // settle those first, so the slot's table entry is free before it is reused.
     this.#drain();
     if (r < 0) {
       this.#arm();
-      return Promise.reject(this.#refusal(r));
+      return Promise.reject(this.#refusal(r, now));
     }
-    if (r < KIND && plain && this.#clockFree) {
-      // Events drained above may have started waiters with deadlines of their own.
+    const kind = Math.floor(r / KIND_UNIT);
+    const ticket = r % KIND_UNIT;
+    if (kind === SUBMITTED.GRANTED_NO_DEADLINE && signal === undefined) {
+      // Nothing but the operation can settle this caller. Events drained above may have
+      // started waiters with deadlines of their own.
       this.#arm();
-      return this.#runGranted(op, r);
+      return this.#runGranted(op, ticket);
     }
     const promise = new Promise(capture);
-    const ticket = r % KIND;
-    if (this.#track(ticket, op, capturedResolve, capturedReject, signal, r < KIND)) {
-      if (r < KIND) this.#start(ticket >>> 0);
+    if (
+      this.#track(ticket, op, capturedResolve, capturedReject, signal, kind !== SUBMITTED.QUEUED)
+    ) {
+      if (kind !== SUBMITTED.QUEUED) this.#start(ticket >>> 0);
       this.#arm();
     }
     return promise;
   }
 
   /**
-   * Fast paths: granted at once, and nothing can reject the caller before the operation settles
-   * (no timeout, no signal). The slot is given back as the operation settles, before the caller
-   * resumes. The caller gets a promise derived from the operation's, not the operation's own, so
-   * a failure nobody handles is still reported as an unhandled rejection.
+   * Fast path: granted at once, and nothing can reject the caller before the operation settles
+   * (no deadline, no signal). The slot is given back as the operation settles, before the
+   * caller resumes. The caller gets a promise derived from the operation's, not the
+   * operation's own, so a failure nobody handles is still reported as an unhandled rejection.
+   * A failure the core decides to retry turns the call into a tracked one from then on.
    */
   #runGranted(op, ticket) {
-    return runHolding(
-      op,
-      () => this.#release(ticket, true),
-      () => this.#release(ticket, false),
+    let result;
+    try {
+      result = op();
+    } catch (e) {
+      return this.#failedUntracked(op, ticket, e);
+    }
+    return Promise.resolve(result).then(
+      (v) => {
+        this.#gate.release(clock(), ticket, OK, 0);
+        this.#afterCall();
+        return v;
+      },
+      (e) => this.#failedUntracked(op, ticket, e),
     );
   }
 
-  /** `#runGranted` for a clock-free slot (no ticket: the gate counts it like a permit). */
-  #runUntimed(op) {
-    return runHolding(op, this.#untimedOk, this.#untimedFailed);
-  }
-
-  #untimedOk = () => this.#releaseUntimed(true);
-  #untimedFailed = () => this.#releaseUntimed(false);
-
-  #releaseUntimed(ok) {
-    // Someone queued meanwhile: the timed release fires due deadlines, then hands the slot on.
-    if (this.#gate.tryRelease(ok)) return;
-    this.#gate.releaseUntimed(clock(), ok);
-    this.#afterCall();
-  }
-
-  #release(ticket, ok) {
-    this.#gate.release(clock(), ticket, ok);
-    this.#afterCall();
-  }
-
-  /** A back-off until `wakeAt` (ms on this pool's clock) that close() and abort can end. */
-  sleepUntil(wakeAt, signal) {
-    if (signal?.aborted) return Promise.reject(abortReason(signal));
-    const t = this.#gate.scheduleRetry(clock(), wakeAt);
-    this.#drain();
-    if (t < 0) {
-      this.#arm();
-      return Promise.reject(new PoolClosedError());
+  /** A fast-path attempt failed: the core retries it (the caller keeps waiting) or not. */
+  #failedUntracked(op, ticket, err) {
+    const r = this.#gate.release(clock(), ticket, classCode(err), Math.random());
+    if (r !== RELEASE.RETRYING) {
+      this.#afterCall();
+      return Promise.reject(err);
     }
     const promise = new Promise(capture);
-    if (this.#track(t, null, capturedResolve, capturedReject, signal, false)) this.#arm();
+    this.#track(ticket, op, capturedResolve, capturedReject, undefined, false);
+    this.#afterCall();
     return promise;
+  }
+
+  /** A clock-free slot (no ticket: the gate counts it like a permit). */
+  #runClockFree(op) {
+    return runHolding(op, this.#clockFreeOk, this.#clockFreeFailed);
+  }
+
+  #clockFreeOk = () => this.#releaseClockFree(true);
+  #clockFreeFailed = () => this.#releaseClockFree(false);
+
+  #releaseClockFree(ok) {
+    // Someone queued meanwhile: the timed release fires due deadlines, then hands the slot on.
+    if (this.#gate.tryRelease(ok)) return;
+    this.#gate.releaseClockFree(clock(), ok);
+    this.#afterCall();
   }
 
   /**
@@ -302,7 +330,7 @@ export class ConnectionPool {
       try {
         signal.addEventListener('abort', onAbort, { once: true });
       } catch (e) {
-        if (holdsSlot) this.#gate.release(clock(), ticket, false);
+        if (holdsSlot) this.#gate.release(clock(), ticket, 0, 0);
         else this.#gate.cancel(clock(), ticket);
         reject(e);
         this.#afterCall();
@@ -317,17 +345,32 @@ export class ConnectionPool {
     return true;
   }
 
-  #refusal(code) {
-    if (code === -1) return new QueueFullError(this.getPoolStats(), this.#gate.maxQueue);
-    if (code === -2) return new QueueTimeoutError(this.getPoolStats(), 0);
-    return new PoolClosedError();
+  /**
+   * The error for a refused submission. Refusals come in floods under overload, so only one per
+   * REFUSAL_STACK_EVERY_MS carries a stack trace (starting at the caller of `run`, where the
+   * user looks); see `refusalError`.
+   */
+  #refusal(code, now) {
+    const stats = this.getPoolStats();
+    const withStack = now - this.#lastRefusalStackAt >= REFUSAL_STACK_EVERY_MS;
+    if (withStack) this.#lastRefusalStackAt = now;
+    const refuse = (make) => refusalError(make, this.run, withStack);
+    switch (code) {
+      case REFUSED.QUEUE_FULL:
+        return refuse(() => new QueueFullError(stats, this.#gate.maxQueue));
+      case REFUSED.NO_WAIT:
+        return refuse(() => new QueueTimeoutError(stats, 0));
+      case REFUSED.WOULD_TIME_OUT:
+        return refuse(() => new WouldTimeOutError(stats, this.#gate.lastPredictedMs()));
+      default:
+        return refuse(() => new PoolClosedError(stats));
+    }
   }
 
-  /** Runs the operation of slot `i`, which was just granted. */
+  /** Runs the operation of slot `i`, which was just granted (again, for a retry). */
   #start(i) {
     const ticket = this.#tickets[i];
     const op = this.#ops[i];
-    this.#ops[i] = null;
     let result;
     try {
       result = op();
@@ -344,8 +387,15 @@ export class ConnectionPool {
   #settle(i, ticket, ok, value) {
     const resolve = this.#resolves[i];
     const reject = this.#rejects[i];
+    const r = ok
+      ? this.#gate.release(clock(), ticket, OK, 0)
+      : this.#gate.release(clock(), ticket, classCode(value), Math.random());
+    if (r === RELEASE.RETRYING) {
+      // The core backs off, then queues the call again: a GRANTED event restarts `op`.
+      this.#afterCall();
+      return;
+    }
     this.#untrack(i);
-    this.#gate.release(clock(), ticket, ok);
     this.#drain();
     // null: the caller was already told (operation timeout or abort); the slot was a zombie.
     if (resolve !== null) {
@@ -359,10 +409,10 @@ export class ConnectionPool {
     if (this.#tickets[i] !== ticket || this.#resolves[i] === null) return;
     const reject = this.#rejects[i];
     const { signal } = this.#aborts.get(i);
-    // 1: running, now a zombie until it settles; 2: already one. 0: left the queue or
-    // back-off; -1: it had just expired (its event, still to be drained, is then ignored).
+    // Running: now a zombie until it settles (or already one). Removed: it left the queue or
+    // its back-off. Unknown: it had just expired (its event, still to be drained, is ignored).
     const r = this.#gate.cancel(clock(), ticket);
-    if (r > 0) this.#told(i);
+    if (r === CANCEL.NOW_ZOMBIE || r === CANCEL.ALREADY_SETTLED) this.#told(i);
     else this.#untrack(i);
     reject(abortReason(signal));
     this.#afterCall();
@@ -408,35 +458,31 @@ export class ConnectionPool {
   #drain() {
     const gate = this.#gate;
     for (let e = gate.pollEvent(); e !== 0; e = gate.pollEvent()) {
-      const kind = Math.floor(e / KIND);
+      const kind = Math.floor(e / KIND_UNIT);
       const i = e >>> 0;
       // The whole ticket must match, not only the slot: a slot is reused once freed.
-      if (this.#tickets[i] !== e % KIND) continue;
+      if (this.#tickets[i] !== e % KIND_UNIT) continue;
       const resolve = this.#resolves[i];
       const reject = this.#rejects[i];
       switch (kind) {
-        case GRANTED:
+        case EVENT.GRANTED:
           this.#start(i);
           break;
-        case OPERATION_TIMEOUT:
+        case EVENT.OPERATION_TIMEOUT:
           // The slot stays with the operation (a zombie) until it settles.
           if (resolve === null) break;
           this.#told(i);
           reject(withoutStack(() => new OperationTimeoutError(this.getPoolStats())));
           break;
-        case QUEUE_TIMEOUT:
+        case EVENT.QUEUE_TIMEOUT:
           this.#untrack(i);
           reject(
             withoutStack(() => new QueueTimeoutError(this.getPoolStats(), gate.lastWaitedMs())),
           );
           break;
-        case WOKEN:
+        case EVENT.CLOSED:
           this.#untrack(i);
-          resolve();
-          break;
-        case CLOSED:
-          this.#untrack(i);
-          reject(withoutStack(() => new PoolClosedError()));
+          reject(withoutStack(() => new PoolClosedError(this.getPoolStats())));
           break;
       }
     }

@@ -68,6 +68,10 @@ const OPTION_KEYS = [
   'queueTimeoutMs',
   'operationTimeoutMs',
   'releaseOnTimeout',
+  'adaptive',
+  'adaptive.min',
+  'min',
+  'rejectEarly',
   'signal',
   'timeoutMs',
   'idempotent',
@@ -77,6 +81,7 @@ const OPTION_KEYS = [
   'maxDelayMs',
   'jitter',
   'deadlineMs',
+  'loginLockoutMs',
   'pool',
 ];
 /** Names an error message may cite: any option, or an argument. */
@@ -95,6 +100,7 @@ const LEGITIMATE_POOL_CODES = new Set([
   'POOLGATE_OPERATION_TIMEOUT',
   'POOLGATE_QUEUE_TIMEOUT',
   'POOLGATE_QUEUE_FULL',
+  'POOLGATE_WOULD_TIME_OUT',
 ]);
 
 /** Fails unless `e` is an error a caller may legitimately see from a fuzzed call. */
@@ -476,6 +482,7 @@ const retryValue = fc.oneof(
       maxDelayMs: fc.oneof(oddNumber, weird),
       jitter: fc.oneof(oddNumber, weird),
       deadlineMs: fc.oneof(oddNumber, weird),
+      loginLockoutMs: fc.oneof(oddNumber, weird),
     },
     { requiredKeys: [] },
   ),
@@ -512,6 +519,8 @@ const poolOptions = optionsOf([
   'queueTimeoutMs',
   'operationTimeoutMs',
   'releaseOnTimeout',
+  'adaptive',
+  'rejectEarly',
 ]);
 
 /**
@@ -710,12 +719,20 @@ test('numbers only: every numeric option reaches the wasm core', async () => {
           queueTimeoutMs: oddNumber,
           operationTimeoutMs: oddNumber,
           releaseOnTimeout: fc.boolean(),
+          adaptive: fc.oneof(fc.boolean(), fc.record({ min: oddNumber }, { requiredKeys: [] })),
+          rejectEarly: fc.boolean(),
         },
         { requiredKeys: [] },
       ),
       fc.record({ timeoutMs: oddNumber, idempotent: fc.boolean() }, { requiredKeys: [] }),
       fc.record(
-        { maxRetries: oddNumber, delay: oddNumber, maxDelayMs: oddNumber, jitter: oddNumber },
+        {
+          maxRetries: oddNumber,
+          delay: oddNumber,
+          maxDelayMs: oddNumber,
+          jitter: oddNumber,
+          loginLockoutMs: oddNumber,
+        },
         { requiredKeys: [] },
       ),
       oddNumber,
@@ -1049,6 +1066,7 @@ test('every export is covered', () => {
     'PoolgateError',
     'QueueFullError',
     'QueueTimeoutError',
+    'WouldTimeOutError',
     'classify',
     'createPooledClient',
     'getDefaultPool',

@@ -16,6 +16,7 @@ import {
   PoolClosedError,
   QueueFullError,
   QueueTimeoutError,
+  WouldTimeOutError,
 } from 'poolgate';
 
 const dir = fileURLToPath(new URL('../spec/', import.meta.url));
@@ -30,7 +31,10 @@ const POOL_KEYS = [
   'queueTimeoutMs',
   'operationTimeoutMs',
   'releaseOnTimeout',
+  'adaptive',
+  'rejectEarly',
 ];
+const AS_IS = new Set(['releaseOnTimeout', 'adaptive', 'rejectEarly']);
 
 const flush = () => new Promise((resolve) => setImmediate(resolve));
 const millis = (v) => (v === 'Infinity' ? Infinity : v);
@@ -42,6 +46,7 @@ function statusOf(err) {
   if (err instanceof QueueTimeoutError) return 'queue-timeout';
   if (err instanceof OperationTimeoutError) return 'operation-timeout';
   if (err instanceof QueueFullError) return 'queue-full';
+  if (err instanceof WouldTimeOutError) return 'would-time-out';
   if (err instanceof PoolClosedError) return 'closed';
   if (err?.name === 'AbortError') return 'aborted';
   return 'rejected';
@@ -53,8 +58,7 @@ async function runScenario(file) {
     assert.ok(POOL_KEYS.includes(k), `unknown pool option ${k}`);
   const options = {};
   for (const k of POOL_KEYS) {
-    if (spec.pool[k] !== undefined)
-      options[k] = k === 'releaseOnTimeout' ? spec.pool[k] : millis(spec.pool[k]);
+    if (spec.pool[k] !== undefined) options[k] = AS_IS.has(k) ? spec.pool[k] : millis(spec.pool[k]);
   }
   const pool = new ConnectionPool(options);
   const aborted = new Set(spec.steps.filter((s) => s.op === 'abort').map((s) => s.id));
@@ -117,8 +121,12 @@ async function runScenario(file) {
         assert.ok(d, `${where}: ${step.id} holds no slot`);
         ops.delete(step.id);
         if (step.result === 'ok') d.resolve('ok');
-        else if (step.result === 'err') d.reject(new Error(`operation ${step.id} failed`));
-        else assert.fail(`${where}: result must be ok or err`);
+        else if (step.result === 'err') {
+          // An error's code and message, when given, are what the core classifies.
+          const e = new Error(step.error?.message ?? `operation ${step.id} failed`);
+          if (step.error?.code !== undefined) e.code = step.error.code;
+          d.reject(e);
+        } else assert.fail(`${where}: result must be ok or err`);
         break;
       }
       case 'abort':
@@ -147,6 +155,7 @@ async function runScenario(file) {
         const extra = {};
         if (step.deadlineMs !== undefined) extra.deadlineMs = step.deadlineMs;
         if (step.idempotent !== undefined) extra.idempotent = step.idempotent;
+        if (step.loginLockoutMs !== undefined) extra.loginLockoutMs = step.loginLockoutMs;
         track(id, pool.withRetryAndPool(op, step.maxRetries, step.delayMs, extra));
         break;
       }
@@ -171,6 +180,7 @@ async function runScenario(file) {
             available: s.availableConnections,
             zombies: pool.getMetrics().zombies,
             maxConnections: s.maxConnections,
+            effectiveLimit: pool.getMetrics().effectiveLimit,
           };
           for (const [key, value] of Object.entries(step.stats)) {
             assert.ok(key in got, `${where}: unknown stat ${key}`);

@@ -10,15 +10,28 @@
 //! * [`ErrorClass::MaybeSent`]: the connection broke while the statement may have been running
 //!   (`Connection terminated unexpectedly`, `ECONNRESET`, backend terminated). Retried only for
 //!   operations the caller marked idempotent, or reads.
+//! * [`ErrorClass::TooManyConnections`]: a not-sent failure that also says the server (or the
+//!   pooler in front of it) is full: `too many clients` (53300, P2037), MySQL 1040, Supavisor's
+//!   `Max client connections reached`, PgBouncer's `max_client_conn`. Safe to retry, and the
+//!   signal the adaptive limit lowers itself on.
+//! * [`ErrorClass::LoginLockout`]: a not-sent failure from a pooler that lost its server and
+//!   now refuses every login for a while (PgBouncer's `server_login_retry`, also behind Neon).
+//!   Safe to retry; [`RetryPolicy::login_lockout`](crate::RetryPolicy::login_lockout) spreads
+//!   the retries over the lockout.
 //! * [`ErrorClass::Permanent`]: anything else, including every error of the query itself
 //!   (unique violation P2002, statement timeout, syntax). Never retried.
 //!
 //! The driver hands over the error's codes (Prisma `code`, driver-adapter `kind` and
 //! `originalCode`, SQLSTATE, Node `errno` codes, MySQL error numbers, from the error and its
-//! `cause` chain) and its messages; when the evidence conflicts the safer class wins.
+//! `cause` chain) and its messages. A code of a query error decides `Permanent` outright.
+//! Otherwise every piece of connection evidence counts and the strongest wins: maybe-sent over
+//! any not-sent class (the safe side for a write), and among the not-sent classes the more
+//! specific one (a lockout, then "too many", over plain not-sent). A message or code that says
+//! nothing (`Permanent` alone) never outweighs connection evidence.
 
-/// How a failed operation may be retried.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+/// How a failed operation may be retried. Codes for drivers are in
+/// [`protocol`](crate::protocol).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ErrorClass {
     /// Not a transient connection failure: never retried.
     Permanent,
@@ -27,24 +40,38 @@ pub enum ErrorClass {
     /// A connection failure after the statement may have reached the server: retry only if
     /// the operation is idempotent.
     MaybeSent,
+    /// Not sent, because the server or pooler has no connection left for us.
+    TooManyConnections,
+    /// Not sent, because a pooler refuses logins for a while after losing its server.
+    LoginLockout,
 }
 
 impl ErrorClass {
-    /// A stable code: 0 permanent, 1 not sent, 2 maybe sent.
-    pub fn code(self) -> u8 {
+    /// Whether the statement provably never reached the server.
+    pub fn not_sent(self) -> bool {
+        matches!(
+            self,
+            ErrorClass::NotSent | ErrorClass::TooManyConnections | ErrorClass::LoginLockout
+        )
+    }
+
+    /// Strength of the evidence, for combining several pieces (see the module docs).
+    fn rank(self) -> u8 {
         match self {
             ErrorClass::Permanent => 0,
             ErrorClass::NotSent => 1,
-            ErrorClass::MaybeSent => 2,
+            ErrorClass::TooManyConnections => 2,
+            ErrorClass::LoginLockout => 3,
+            ErrorClass::MaybeSent => 4,
         }
     }
 
-    /// The class of a [`ErrorClass::code`]; an unknown code is the safe `Permanent`.
-    pub fn from_code(code: u8) -> ErrorClass {
-        match code {
-            1 => ErrorClass::NotSent,
-            2 => ErrorClass::MaybeSent,
-            _ => ErrorClass::Permanent,
+    /// The stronger of two pieces of evidence.
+    fn strongest(self, other: ErrorClass) -> ErrorClass {
+        if other.rank() > self.rank() {
+            other
+        } else {
+            self
         }
     }
 }
@@ -55,14 +82,18 @@ const NOT_SENT_CODES: &[&str] = &[
     "P1001",                // Can't reach database server
     "P1002",                // reached but timed out while connecting
     "P2024",                // timed out fetching a connection from the pool
-    "P2037",                // too many database connections opened
-    "TooManyConnections",   // driver-adapter cause kind
     "DatabaseNotReachable", // driver-adapter cause kind
-    "53300",                // too_many_connections
     "57P03",                // cannot_connect_now (starting up / shutting down)
     "08001",                // sqlclient_unable_to_establish_sqlconnection
     "08004",                // sqlserver_rejected_establishment_of_sqlconnection
     "ECONNREFUSED",
+];
+
+/// Codes of a server (or pooler) that has no connection left for us.
+const TOO_MANY_CODES: &[&str] = &[
+    "P2037",              // too many database connections opened
+    "TooManyConnections", // driver-adapter cause kind
+    "53300",              // too_many_connections
     "ER_CON_COUNT_ERROR", // MySQL: Too many connections
     "1040",               // MySQL errno of the same
 ];
@@ -81,6 +112,27 @@ const MAYBE_SENT_CODES: &[&str] = &[
 /// Message fragments (lower case), checked in order; the first that matches a message decides
 /// that message's class.
 const MESSAGE_RULES: &[(&str, ErrorClass)] = &[
+    // Poolers that lost their server and refuse logins for a while (PgBouncer, also behind
+    // Neon's pooler endpoints): sent at login, before any statement.
+    ("server login has been failing", ErrorClass::LoginLockout),
+    ("server_login_retry", ErrorClass::LoginLockout),
+    ("pgbouncer cannot connect to server", ErrorClass::NotSent),
+    // PgBouncer: the client waited in its queue for a server connection and gave up.
+    ("query_wait_timeout", ErrorClass::NotSent),
+    // RDS Proxy and Cloudflare Hyperdrive: no connection could be borrowed for the statement.
+    (
+        "timed-out waiting to acquire database connection",
+        ErrorClass::NotSent,
+    ),
+    (
+        "failed to acquire a connection from the pool",
+        ErrorClass::NotSent,
+    ),
+    ("waiting for an open slot in the pool", ErrorClass::NotSent),
+    // Neon's proxy could not wake or reach the compute.
+    ("couldn't connect to compute node", ErrorClass::NotSent),
+    // Supavisor: its handler to the database died before our statement was taken.
+    ("dbhandler exited", ErrorClass::NotSent),
     (
         "connection terminated due to connection timeout",
         ErrorClass::NotSent,
@@ -90,15 +142,21 @@ const MESSAGE_RULES: &[(&str, ErrorClass)] = &[
         ErrorClass::NotSent,
     ),
     ("can't reach database server", ErrorClass::NotSent),
-    ("too many clients already", ErrorClass::NotSent),
+    ("too many clients already", ErrorClass::TooManyConnections),
     (
         "remaining connection slots are reserved",
-        ErrorClass::NotSent,
+        ErrorClass::TooManyConnections,
     ),
-    ("max client connections reached", ErrorClass::NotSent),
-    ("no more connections allowed", ErrorClass::NotSent),
-    ("maxclientsinsessionmode", ErrorClass::NotSent),
-    ("too many connections", ErrorClass::NotSent),
+    (
+        "max client connections reached",
+        ErrorClass::TooManyConnections,
+    ),
+    (
+        "no more connections allowed",
+        ErrorClass::TooManyConnections,
+    ),
+    ("maxclientsinsessionmode", ErrorClass::TooManyConnections),
+    ("too many connections", ErrorClass::TooManyConnections),
     ("timed out fetching a new connection", ErrorClass::NotSent),
     ("the database system is starting up", ErrorClass::NotSent),
     ("the database system is shutting down", ErrorClass::NotSent),
@@ -136,15 +194,22 @@ fn is_query_error(code: &str) -> bool {
 }
 
 fn class_of_code(code: &str) -> ErrorClass {
-    if NOT_SENT_CODES.contains(&code) {
+    if TOO_MANY_CODES.contains(&code) {
+        ErrorClass::TooManyConnections
+    } else if NOT_SENT_CODES.contains(&code) {
         ErrorClass::NotSent
-    } else if MAYBE_SENT_CODES.contains(&code)
-        || (code.len() == 5 && code.starts_with("08") && code.is_ascii())
-    {
+    } else if MAYBE_SENT_CODES.contains(&code) {
         ErrorClass::MaybeSent
     } else {
         ErrorClass::Permanent
     }
+}
+
+/// A SQLSTATE of class 08 (connection exception) not listed above: the connection failed, but
+/// the code alone does not say when. PgBouncer sends its login refusals as `08P01`, so a
+/// message that says more decides; without one this counts as maybe-sent.
+fn is_generic_connection_exception(code: &str) -> bool {
+    code.len() == 5 && code.starts_with("08") && code.is_ascii()
 }
 
 fn class_of_message(message: &str) -> ErrorClass {
@@ -161,15 +226,24 @@ pub fn classify<'a>(
     messages: impl IntoIterator<Item = &'a str>,
 ) -> ErrorClass {
     let mut class = ErrorClass::Permanent;
+    let mut generic_connection_exception = false;
     for code in codes {
         let code = code.trim();
         if is_query_error(code) {
             return ErrorClass::Permanent;
         }
-        class = class.max(class_of_code(code));
+        let of_code = class_of_code(code);
+        generic_connection_exception |=
+            of_code == ErrorClass::Permanent && is_generic_connection_exception(code);
+        class = class.strongest(of_code);
     }
+    let mut by_message = ErrorClass::Permanent;
     for message in messages {
-        class = class.max(class_of_message(message));
+        by_message = by_message.strongest(class_of_message(message));
+    }
+    class = class.strongest(by_message);
+    if generic_connection_exception && by_message == ErrorClass::Permanent {
+        class = class.strongest(ErrorClass::MaybeSent);
     }
     class
 }
@@ -191,7 +265,7 @@ mod tests {
                 &["P2037", "TooManyConnections", "53300"],
                 &["Too many database connections opened: sorry, too many clients already"]
             ),
-            NotSent
+            TooManyConnections
         );
         assert_eq!(
             c(
@@ -247,14 +321,17 @@ mod tests {
 
     #[test]
     fn poolers_mysql_and_node_codes() {
-        assert_eq!(c(&[], &["FATAL: Max client connections reached"]), NotSent);
+        assert_eq!(
+            c(&[], &["FATAL: Max client connections reached"]),
+            TooManyConnections
+        );
         assert_eq!(
             c(&[], &["no more connections allowed (max_client_conn)"]),
-            NotSent
+            TooManyConnections
         );
         assert_eq!(
             c(&["ER_CON_COUNT_ERROR", "1040"], &["Too many connections"]),
-            NotSent
+            TooManyConnections
         );
         assert_eq!(
             c(&["ECONNREFUSED"], &["connect ECONNREFUSED 127.0.0.1:5432"]),
@@ -271,6 +348,67 @@ mod tests {
             c(&[], &["Connection terminated due to connection timeout"]),
             NotSent
         );
+    }
+
+    #[test]
+    fn pooler_refusals_are_classed_by_what_they_prove() {
+        // PgBouncer after its server restarted: sent at login, as 08P01. The message proves
+        // nothing was sent, so it outweighs the generic connection-exception code.
+        assert_eq!(
+            c(
+                &["08P01"],
+                &["server login has been failing, try again later (server_login_retry)"]
+            ),
+            LoginLockout
+        );
+        assert_eq!(
+            c(&["08P01"], &["pgbouncer cannot connect to server"]),
+            NotSent
+        );
+        assert_eq!(c(&["08P01"], &["query_wait_timeout"]), NotSent);
+        // Without a telling message, an unlisted 08 code stays maybe-sent.
+        assert_eq!(c(&["08P01"], &["protocol violation"]), MaybeSent);
+        assert_eq!(
+            c(&[], &["Timed-out waiting to acquire database connection"]),
+            NotSent
+        );
+        assert_eq!(
+            c(&[], &["Failed to acquire a connection from the pool"]),
+            NotSent
+        );
+        assert_eq!(c(&[], &["Couldn't connect to compute node"]), NotSent);
+        assert_eq!(
+            c(
+                &[],
+                &["MaxClientsInSessionMode: max clients reached - in Session mode max clients are limited to pool_size"]
+            ),
+            TooManyConnections
+        );
+        // A code of a query error still decides outright.
+        assert_eq!(c(&["23505"], &["server login has been failing"]), Permanent);
+    }
+
+    #[test]
+    fn unknown_and_malformed_codes_prove_nothing() {
+        assert_eq!(c(&["XX000"], &[]), Permanent);
+        assert_eq!(c(&["P2010"], &[]), Permanent);
+        assert_eq!(c(&["0800"], &[]), Permanent);
+        assert_eq!(c(&["080000"], &[]), Permanent);
+        // 57014 (query cancelled) is an error of the query, even beside connection evidence.
+        assert_eq!(c(&["57014", "P1001"], &[]), Permanent);
+        // A SQLSTATE that is not five characters is not a query error either.
+        assert_eq!(c(&["2300", "P1001"], &[]), NotSent);
+        assert_eq!(c(&["230055", "P1001"], &[]), NotSent);
+        assert_eq!(c(&["P200", "P1001"], &[]), NotSent);
+        assert_eq!(c(&["  P1001  "], &[]), NotSent);
+    }
+
+    #[test]
+    fn the_strongest_evidence_wins() {
+        assert_eq!(c(&["P1001", "53300"], &[]), TooManyConnections);
+        assert_eq!(c(&["53300"], &["server_login_retry"]), LoginLockout);
+        assert_eq!(c(&["53300", "ECONNRESET"], &[]), MaybeSent);
+        assert_eq!(c(&["XX000"], &["connection refused"]), NotSent);
     }
 
     #[test]

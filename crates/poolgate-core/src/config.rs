@@ -23,20 +23,18 @@ pub const DEFAULT_MAX_QUEUE: u32 = 10_000;
 pub const DEFAULT_QUEUE_TIMEOUT_MS: u64 = 10_000;
 
 /// A validated pool configuration.
+///
+/// It can only be built valid: by [`Config::default`], or from options by
+/// [`RawConfig::validate`]. Its fields are read through getters.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Config {
-    /// Operations allowed to hold a slot at once (`maxConnections`).
-    pub max_connections: u32,
-    /// Waiters allowed in the queue; past it a submit fails with `QueueFull` (`maxQueue`).
-    pub max_queue: u32,
-    /// How long a waiter may wait for a slot; `None` waits forever (`queueTimeoutMs`).
-    pub queue_timeout: Option<Duration>,
-    /// How long a granted operation may run before its caller is told it timed out;
-    /// `None` means no limit (`operationTimeoutMs`).
-    pub operation_timeout: Option<Duration>,
-    /// Free the slot when an operation times out, although its query may still run
-    /// (the old wrapper's behaviour; off by default) (`releaseOnTimeout`).
-    pub release_on_timeout: bool,
+    max_connections: u32,
+    max_queue: u32,
+    queue_timeout: Option<Duration>,
+    operation_timeout: Option<Duration>,
+    release_on_timeout: bool,
+    adaptive_min: Option<u32>,
+    reject_early: bool,
 }
 
 impl Default for Config {
@@ -47,7 +45,116 @@ impl Default for Config {
             queue_timeout: Some(Duration::from_millis(DEFAULT_QUEUE_TIMEOUT_MS)),
             operation_timeout: None,
             release_on_timeout: false,
+            adaptive_min: None,
+            reject_early: false,
         }
+    }
+}
+
+impl Config {
+    /// Operations allowed to hold a slot at once (`maxConnections`), at least 1.
+    pub fn max_connections(&self) -> u32 {
+        self.max_connections
+    }
+
+    /// Waiters allowed in the queue; past it a submit fails with `QueueFull` (`maxQueue`).
+    pub fn max_queue(&self) -> u32 {
+        self.max_queue
+    }
+
+    /// How long a waiter may wait for a slot; `None` waits forever (`queueTimeoutMs`).
+    pub fn queue_timeout(&self) -> Option<Duration> {
+        self.queue_timeout
+    }
+
+    /// How long a granted operation may run before its caller is told it timed out; `None`
+    /// means no limit (`operationTimeoutMs`).
+    pub fn operation_timeout(&self) -> Option<Duration> {
+        self.operation_timeout
+    }
+
+    /// Free the slot when an operation times out, although its query may still run (the old
+    /// wrapper's behaviour; off by default) (`releaseOnTimeout`).
+    pub fn release_on_timeout(&self) -> bool {
+        self.release_on_timeout
+    }
+
+    /// The adaptive limit's floor (`adaptive: { min }`), when the adaptive limit is on: on a
+    /// "too many connections" failure the effective limit is cut, then grows back by one after
+    /// a window of clean operations, never above `maxConnections` nor below this.
+    pub fn adaptive_min(&self) -> Option<u32> {
+        self.adaptive_min
+    }
+
+    /// Early rejection (`rejectEarly`): refuse a caller at once when its predicted wait is
+    /// longer than it may wait.
+    pub fn reject_early(&self) -> bool {
+        self.reject_early
+    }
+
+    /// This configuration with another queue bound, if it is at most [`MAX_QUEUE_LIMIT`].
+    pub fn with_max_queue(mut self, max_queue: u32) -> Result<Config, ConfigError> {
+        self.max_queue = integer_option("maxQueue", f64::from(max_queue), 0, MAX_QUEUE_LIMIT)?;
+        Ok(self)
+    }
+
+    /// This configuration with another queue timeout (`None`: wait forever; zero: never wait).
+    pub fn with_queue_timeout(mut self, timeout: Option<Duration>) -> Config {
+        self.queue_timeout = timeout;
+        self
+    }
+
+    /// This configuration with another default operation timeout (`None`: no limit). A zero
+    /// timeout would time every operation out at its grant, so it is refused.
+    pub fn with_operation_timeout(
+        mut self,
+        timeout: Option<Duration>,
+    ) -> Result<Config, ConfigError> {
+        if timeout == Some(Duration::ZERO) {
+            return Err(ConfigError::MillisOutOfRange {
+                option: "operationTimeoutMs",
+                min: JsNumber(0.001),
+                max: JsNumber(MAX_TIMEOUT_MS),
+                value: JsNumber(0.0),
+            });
+        }
+        self.operation_timeout = timeout;
+        Ok(self)
+    }
+
+    /// This configuration with `releaseOnTimeout` set.
+    pub fn with_release_on_timeout(mut self, release: bool) -> Config {
+        self.release_on_timeout = release;
+        self
+    }
+
+    /// This configuration with the adaptive limit on (a floor from 1 to `maxConnections`) or
+    /// off (`None`).
+    pub fn with_adaptive_min(mut self, min: Option<u32>) -> Result<Config, ConfigError> {
+        self.adaptive_min = match min {
+            Some(m) => Some(integer_option(
+                "adaptive.min",
+                f64::from(m),
+                1,
+                self.max_connections,
+            )?),
+            None => None,
+        };
+        Ok(self)
+    }
+
+    /// This configuration with early rejection on or off.
+    pub fn with_reject_early(mut self, on: bool) -> Config {
+        self.reject_early = on;
+        self
+    }
+
+    /// This configuration with another `maxConnections`, validated like the option. The
+    /// adaptive floor, if any, is kept at or below it.
+    pub fn with_max_connections(mut self, value: f64) -> Result<Config, ConfigError> {
+        self.max_connections = max_connections_option(value)?;
+        self.adaptive_min = self.adaptive_min.map(|m| m.min(self.max_connections));
+        Ok(self)
     }
 }
 
@@ -64,17 +171,22 @@ pub struct RawConfig {
     pub operation_timeout_ms: Option<f64>,
     /// `releaseOnTimeout`.
     pub release_on_timeout: Option<bool>,
+    /// `adaptive.min`: turns the adaptive limit on; an integer from 1 to `maxConnections`.
+    pub adaptive_min: Option<f64>,
+    /// `rejectEarly`.
+    pub reject_early: Option<bool>,
 }
 
 impl RawConfig {
     /// Checks every option and fills in defaults for the ones left out.
     pub fn validate(&self) -> Result<Config, ConfigError> {
         let defaults = Config::default();
+        let max_connections = match self.max_connections {
+            Some(v) => max_connections_option(v)?,
+            None => defaults.max_connections,
+        };
         Ok(Config {
-            max_connections: match self.max_connections {
-                Some(v) => max_connections_option(v)?,
-                None => defaults.max_connections,
-            },
+            max_connections,
             max_queue: match self.max_queue {
                 Some(v) => integer_option("maxQueue", v, 0, MAX_QUEUE_LIMIT)?,
                 None => defaults.max_queue,
@@ -90,6 +202,11 @@ impl RawConfig {
             release_on_timeout: self
                 .release_on_timeout
                 .unwrap_or(defaults.release_on_timeout),
+            adaptive_min: match self.adaptive_min {
+                Some(v) => Some(integer_option("adaptive.min", v, 1, max_connections)?),
+                None => None,
+            },
+            reject_early: self.reject_early.unwrap_or(defaults.reject_early),
         })
     }
 }
@@ -139,6 +256,11 @@ pub enum ConfigError {
         /// The value given.
         value: JsNumber,
     },
+    /// A gate was asked to keep more distinct retry policies than it allows.
+    TooManyRetryPolicies {
+        /// The bound.
+        max: u32,
+    },
 }
 
 impl ConfigError {
@@ -185,6 +307,10 @@ impl ConfigError {
                     num(value.0)
                 )
             }
+            ConfigError::TooManyRetryPolicies { max } => format!(
+                "retry: a pool keeps at most {max} distinct retry settings; build the retry \
+                 options once and reuse them instead of new values on every call"
+            ),
         }
     }
 }
@@ -296,6 +422,28 @@ mod tests {
     #[test]
     fn defaults_fill_missing_options() {
         assert_eq!(RawConfig::default().validate(), Ok(Config::default()));
+    }
+
+    #[test]
+    fn the_adaptive_floor_is_bounded_by_max_connections() {
+        let raw = RawConfig {
+            max_connections: Some(5.0),
+            adaptive_min: Some(6.0),
+            ..RawConfig::default()
+        };
+        assert_eq!(
+            raw.validate().unwrap_err().to_string(),
+            "adaptive.min must be an integer from 1 to 5, got 6"
+        );
+        let ok = RawConfig {
+            adaptive_min: Some(5.0),
+            ..raw
+        };
+        let c = ok.validate().unwrap();
+        assert_eq!(c.adaptive_min(), Some(5));
+        // Shrinking maxConnections keeps the floor at or below it.
+        assert_eq!(c.with_max_connections(3.0).unwrap().adaptive_min(), Some(3));
+        assert!(c.with_max_connections(0.0).is_err());
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! What the gate tells its driver, and why it refuses things.
 
-use crate::time::Duration;
+use crate::retry::GiveUp;
+use crate::time::{Duration, Instant};
 use crate::waiters::Ticket;
 use thiserror::Error;
 
@@ -8,7 +9,8 @@ use thiserror::Error;
 /// [`Gate::poll_event`](crate::Gate::poll_event) after every call.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Event {
-    /// A queued waiter now holds a slot: start its operation.
+    /// A queued waiter now holds a slot, or a retry's back-off ended and it got one again: start
+    /// its operation.
     Granted(Ticket),
     /// A queued waiter waited past its deadline and left the queue; reject its caller. It will
     /// never be granted.
@@ -21,13 +23,10 @@ pub enum Event {
     /// A running operation passed its deadline: reject its caller. Unless the pool was built
     /// with `release_on_timeout`, the slot stays held (a zombie) until the driver releases it.
     OperationTimeout(Ticket),
-    /// A retry back-off ended: submit the next attempt.
-    Woken(Ticket),
-    /// A queued waiter or back-off was dropped by `close()`: reject its caller.
+    /// A queued waiter or a retry's back-off was dropped by `close()`: reject its caller.
     Closed(Ticket),
 }
 
-/// Event kinds as small integers, for drivers that pass events across a boundary as numbers.
 impl Event {
     /// The ticket the event is about.
     pub fn ticket(&self) -> Ticket {
@@ -35,20 +34,7 @@ impl Event {
             Event::Granted(t)
             | Event::QueueTimeout { ticket: t, .. }
             | Event::OperationTimeout(t)
-            | Event::Woken(t)
             | Event::Closed(t) => t,
-        }
-    }
-
-    /// A stable code per kind: 1 granted, 2 queue timeout, 3 operation timeout, 4 woken,
-    /// 5 closed (0 is left for "no event").
-    pub fn code(&self) -> u8 {
-        match self {
-            Event::Granted(_) => 1,
-            Event::QueueTimeout { .. } => 2,
-            Event::OperationTimeout(_) => 3,
-            Event::Woken(_) => 4,
-            Event::Closed(_) => 5,
         }
     }
 }
@@ -56,8 +42,12 @@ impl Event {
 /// What became of a submission.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Submitted {
-    /// A slot was free and nobody was waiting: the operation may start now.
+    /// A slot was free and nobody was waiting: the operation may start now. The grant has a
+    /// deadline (an operation timeout or an overall deadline), so keep the ticket.
     Granted(Ticket),
+    /// Granted at once with no deadline of any kind: nothing but the operation settling can end
+    /// it, so a driver may run it on a fast path that only releases the ticket.
+    GrantedNoDeadline(Ticket),
     /// The caller waits in the queue; an [`Event`] will settle it.
     Queued(Ticket),
 }
@@ -66,7 +56,7 @@ impl Submitted {
     /// The ticket, whichever way it went.
     pub fn ticket(&self) -> Ticket {
         match *self {
-            Submitted::Granted(t) | Submitted::Queued(t) => t,
+            Submitted::Granted(t) | Submitted::GrantedNoDeadline(t) | Submitted::Queued(t) => t,
         }
     }
 }
@@ -87,6 +77,13 @@ pub enum Rejected {
     /// `close()` was called.
     #[error("the pool is closed")]
     Closed,
+    /// Early rejection (`rejectEarly`): from the recent hold times, the caller would wait about
+    /// `predicted` for a slot, longer than it may wait.
+    #[error("the predicted wait for a connection is longer than the caller may wait")]
+    WouldTimeOut {
+        /// The predicted wait.
+        predicted: Duration,
+    },
 }
 
 /// A ticket that does not fit the call.
@@ -105,10 +102,18 @@ pub enum TicketError {
 pub enum Released {
     /// A normal release: the caller is still waiting for this result.
     Completed,
-    /// The caller had already been rejected (timeout or abort); this ends the zombie.
-    Zombie,
+    /// The caller had already been rejected (timeout or abort); this ends its zombie slot.
+    ZombieEnded,
     /// The slot had already been freed at the timeout (`release_on_timeout`); nothing to free.
-    Detached,
+    AlreadyFreed,
+    /// The failure will be retried: the caller keeps waiting, the ticket backs off without a
+    /// slot and comes back as [`Event::Granted`] (or a rejection event) after `at`.
+    Retrying {
+        /// When the back-off ends and the retry joins the queue.
+        at: Instant,
+    },
+    /// The call had a retry policy, but this failure ends it: give the caller the error.
+    GaveUp(GiveUp),
 }
 
 /// What a cancellation did.
@@ -116,9 +121,9 @@ pub enum Released {
 pub enum Cancelled {
     /// The waiter (or back-off) was removed; it will never be granted.
     Removed,
-    /// The operation was already running: its caller is detached and the slot stays held (a
+    /// The operation was already running: its caller is told now, and the slot stays held (a
     /// zombie) until the driver releases it.
-    Detached,
+    NowZombie,
     /// The caller had already been settled (timed out or cancelled before); nothing changed.
     AlreadySettled,
 }

@@ -18,17 +18,41 @@
 //! the timeout (what the old wrapper did) lets the database see more connections than the limit;
 //! it is available as [`Config::release_on_timeout`], off by default.
 //!
+//! # Retries
+//! A request may carry a retry policy (registered once with [`Gate::register_retry_policy`])
+//! and say whether it is idempotent. When such an operation fails, the driver releases it with
+//! the error's class ([`Gate::release_with`]); the gate decides ([`RetryPolicy::decide`]):
+//! either the caller gets the error, or the ticket sleeps its back-off *without a slot* and
+//! then joins the back of the queue like a newcomer, to come back as [`Event::Granted`]. The
+//! overall deadline of the policy bounds every wait and attempt. The driver never counts
+//! attempts.
+//!
+//! # Adaptive limit
+//! With `adaptive` on, a failure classed [`ErrorClass::TooManyConnections`] (the server or a
+//! pooler refused a connection because it is full) halves the effective limit, never below the
+//! floor; failures of operations granted before that cut are the same overload and cut nothing
+//! more. After as many clean operations as the limit, it grows by one, up to `maxConnections`.
+//!
+//! # Early rejection
+//! With `rejectEarly` on, a caller that would have to queue is refused at once
+//! ([`Rejected::WouldTimeOut`]) when its predicted wait is longer than it may wait. The
+//! prediction is `position * median hold / limit`, from the gate's own hold-time histogram
+//! (once it holds [`PREDICTION_MIN_SAMPLES`] samples; before that nobody is refused early).
+//!
 //! # The clock-free fast path
 //! Reading a clock costs a JavaScript driver about 50 ns, more than everything else on an
 //! uncontended call. [`Gate::try_acquire`] and [`Gate::try_release`] take no `now`: they act only
 //! when time cannot change the outcome (nobody waits, and the grant has no deadline), and
 //! otherwise return `false` so the driver falls back to the timed calls. Such a slot is counted
 //! like a semaphore permit rather than tracked by ticket; it records a wait of zero and no hold
+//! time. Pools with the adaptive limit do not take this path: the limit needs every grant's
 //! time.
 
-use crate::config::{max_connections_option, Config, ConfigError, RawConfig};
+use crate::classify::ErrorClass;
+use crate::config::{Config, ConfigError, RawConfig};
 use crate::event::{Cancelled, Event, Rejected, Released, Submitted, TicketError};
 use crate::histogram::Histogram;
+use crate::retry::{GiveUp, RetryDecision, RetryPolicy};
 use crate::stats::{Metrics, Percentiles, PoolStats};
 use crate::time::{Duration, Instant};
 use crate::timers::{TimerRecord, Timers};
@@ -52,10 +76,47 @@ pub enum OperationTimeout {
 pub struct Request {
     /// The operation's timeout.
     pub operation_timeout: OperationTimeout,
-    /// An overall deadline (for example the end of a retry budget): the wait ends by then, and
-    /// so does the caller's wait for the operation.
+    /// An overall deadline: the wait ends by then, and so does the caller's wait for the
+    /// operation. A retry policy's `deadline` adds its own, counted from the submission; the
+    /// earlier one holds.
     pub deadline: Option<Instant>,
+    /// Retry failed attempts under this policy (see [`Gate::register_retry_policy`]).
+    pub retry: Option<RetryPolicyId>,
+    /// The operation may run twice safely (a read): a failure that may have reached the server
+    /// is then retried too.
+    pub idempotent: bool,
 }
+
+/// A retry policy registered with a gate ([`Gate::register_retry_policy`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct RetryPolicyId(u16);
+
+impl RetryPolicyId {
+    /// The id as a number for a driver (from 1).
+    pub fn to_u16(self) -> u16 {
+        self.0
+    }
+
+    /// An id from a driver's number. An id that was never registered makes `submit` refuse
+    /// nothing and retry nothing: the gate treats it as "no retry".
+    pub fn from_u16(v: u16) -> RetryPolicyId {
+        RetryPolicyId(v)
+    }
+}
+
+/// How an operation ended, as the driver reports it on release.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// It succeeded.
+    Ok,
+    /// It failed with an error of this class.
+    Failed(ErrorClass),
+}
+
+/// Most distinct retry policies one gate keeps.
+pub const MAX_RETRY_POLICIES: usize = 1024;
+/// Hold-time samples needed before early rejection predicts anything.
+pub const PREDICTION_MIN_SAMPLES: u64 = 20;
 
 /// The pool gate state machine. See the crate docs for how to drive it.
 #[derive(Debug)]
@@ -68,33 +129,70 @@ pub struct Gate {
     active: u32,
     zombies: u32,
     /// Slots held by clock-free grants ([`Gate::try_acquire`]): counted, not tracked.
-    untimed: u32,
+    clock_free: u32,
     sleeping: u32,
     closed: bool,
     now: Instant,
     metrics: Metrics,
     wait: Histogram,
     hold: Histogram,
+    /// Registered retry policies; a [`RetryPolicyId`] is an index + 1.
+    policies: Vec<RetryPolicy>,
+    /// The effective limit: `maxConnections`, or less while the adaptive limit is cut.
+    limit: u32,
+    /// Adaptive limit: when it was last cut (failures of operations granted before that are
+    /// the same overload), and clean operations since it last changed.
+    last_cut: Option<Instant>,
+    clean_since_change: u32,
 }
 
 impl Gate {
-    /// A gate with a validated configuration.
+    /// A gate with a configuration (which is valid by construction, see [`Config`]).
     pub fn new(config: Config) -> Gate {
         Gate {
+            limit: config.max_connections(),
             config,
             waiters: Waiters::default(),
             timers: Timers::default(),
             events: VecDeque::new(),
             active: 0,
             zombies: 0,
-            untimed: 0,
+            clock_free: 0,
             sleeping: 0,
             closed: false,
             now: Instant::ZERO,
             metrics: Metrics::default(),
             wait: Histogram::default(),
             hold: Histogram::default(),
+            policies: Vec::new(),
+            last_cut: None,
+            clean_since_change: 0,
         }
+    }
+
+    /// Registers a retry policy for requests to use, and returns its id. Registering an equal
+    /// policy again returns the same id. Fails when [`MAX_RETRY_POLICIES`] distinct ones are
+    /// registered already.
+    pub fn register_retry_policy(
+        &mut self,
+        policy: RetryPolicy,
+    ) -> Result<RetryPolicyId, ConfigError> {
+        if let Some(i) = self.policies.iter().position(|p| *p == policy) {
+            return Ok(RetryPolicyId(i as u16 + 1));
+        }
+        if self.policies.len() >= MAX_RETRY_POLICIES {
+            return Err(ConfigError::TooManyRetryPolicies {
+                max: MAX_RETRY_POLICIES as u32,
+            });
+        }
+        self.policies.push(policy);
+        Ok(RetryPolicyId(self.policies.len() as u16))
+    }
+
+    fn policy(&self, id: u16) -> Option<&RetryPolicy> {
+        (id as usize)
+            .checked_sub(1)
+            .and_then(|i| self.policies.get(i))
     }
 
     /// Validates raw options (as JavaScript passes them) and builds a gate.
@@ -108,77 +206,146 @@ impl Gate {
     }
 
     /// Asks for a slot. Granted at once when one is free and nobody waits; otherwise queued, to
-    /// be settled later by an [`Event`]; refused when the queue is full or the pool closed.
+    /// be settled later by an [`Event`]; refused when the queue is full, the pool closed, or
+    /// (with `rejectEarly`) the caller would certainly time out in the queue.
     pub fn submit(&mut self, now: Instant, request: Request) -> Result<Submitted, Rejected> {
         let now = self.advance(now);
         if self.closed {
             self.metrics.rejected_closed += 1;
             return Err(Rejected::Closed);
         }
-        let cap = request.deadline.unwrap_or(Instant::NEVER);
+        // An id that was never registered means "no retry" (see `RetryPolicyId::from_u16`).
+        let retry = match request.retry {
+            Some(id) if self.policy(id.0).is_some() => id.0,
+            _ => 0,
+        };
+        let budget = self
+            .policy(retry)
+            .and_then(|p| p.deadline)
+            .map_or(Instant::NEVER, |d| now.saturating_add(d));
+        let overall = request.deadline.unwrap_or(Instant::NEVER).min(budget);
         let op_timeout = match request.operation_timeout {
-            OperationTimeout::PoolDefault => self.config.operation_timeout,
+            OperationTimeout::PoolDefault => self.config.operation_timeout(),
             OperationTimeout::Never => None,
             OperationTimeout::After(d) => Some(d),
         };
-        if self.slot_free() && cap > now {
-            let ticket = self.alloc(State::Active, now, op_timeout, cap)?;
+        let alloc = |gate: &mut Gate, state| {
+            let ticket = gate.alloc(state, now, op_timeout, overall)?;
+            if let Some(e) = gate.waiters.get_mut(ticket) {
+                e.retry_policy = retry;
+                e.idempotent = request.idempotent;
+            }
+            Ok::<Ticket, Rejected>(ticket)
+        };
+        if self.slot_free() && overall > now {
+            let ticket = alloc(self, State::Active)?;
             self.metrics.submitted += 1;
             self.start(ticket, now, now);
-            return Ok(Submitted::Granted(ticket));
-        }
-        if self.waiters.queued() >= self.config.max_queue {
-            self.metrics.rejected_full += 1;
-            return Err(Rejected::QueueFull {
-                max_queue: self.config.max_queue,
+            let no_deadline = self
+                .waiters
+                .get(ticket)
+                .is_some_and(|e| e.deadline == Instant::NEVER);
+            return Ok(if no_deadline {
+                Submitted::GrantedNoDeadline(ticket)
+            } else {
+                Submitted::Granted(ticket)
             });
         }
-        let deadline = match self.config.queue_timeout {
-            Some(t) => now.saturating_add(t).min(cap),
-            None => cap,
-        };
+        if self.waiters.queued() >= self.config.max_queue() {
+            self.metrics.rejected_full += 1;
+            return Err(Rejected::QueueFull {
+                max_queue: self.config.max_queue(),
+            });
+        }
+        let deadline = self.queue_deadline(now, overall);
         if deadline <= now {
             self.metrics.queue_timeouts += 1;
             return Err(Rejected::NoWait);
         }
-        let ticket = self.alloc(State::Queued, now, op_timeout, cap)?;
+        if self.config.reject_early() {
+            if let Some(predicted) = self.predicted_wait(self.waiters.queued() + 1) {
+                if now.saturating_add(predicted) > deadline {
+                    self.metrics.rejected_early += 1;
+                    return Err(Rejected::WouldTimeOut { predicted });
+                }
+            }
+        }
+        let ticket = alloc(self, State::Queued)?;
         self.metrics.submitted += 1;
-        self.set_deadline(ticket, deadline);
-        self.waiters.push_back(ticket);
-        self.metrics.peak_queued = self.metrics.peak_queued.max(self.waiters.queued());
+        self.enqueue(ticket, deadline);
         Ok(Submitted::Queued(ticket))
     }
 
+    /// When a caller queued at `now` stops waiting: its queue timeout, or its overall deadline
+    /// if that comes first.
+    fn queue_deadline(&self, now: Instant, overall: Instant) -> Instant {
+        match self.config.queue_timeout() {
+            Some(t) => now.saturating_add(t).min(overall),
+            None => overall,
+        }
+    }
+
+    /// Puts an allocated entry at the back of the queue until `deadline`.
+    fn enqueue(&mut self, ticket: Ticket, deadline: Instant) {
+        self.set_deadline(ticket, deadline);
+        self.waiters.push_back(ticket);
+        self.metrics.peak_queued = self.metrics.peak_queued.max(self.waiters.queued());
+    }
+
+    /// The wait predicted for the caller at `position` in the queue (1 for the next one):
+    /// `position * median hold / limit`. `None` until the hold-time histogram has
+    /// [`PREDICTION_MIN_SAMPLES`] samples.
+    pub fn predicted_wait(&self, position: u32) -> Option<Duration> {
+        if self.hold.count() < PREDICTION_MIN_SAMPLES {
+            return None;
+        }
+        let median = self.hold.quantile(0.5).as_micros();
+        let micros = u128::from(median) * u128::from(position) / u128::from(self.limit.max(1));
+        Some(Duration::from_micros(
+            u64::try_from(micros).unwrap_or(u64::MAX),
+        ))
+    }
+
     /// Takes a slot without a clock reading, when no clock could change the answer: the gate is
-    /// open, nobody waits, a slot is free, and the pool has no default operation timeout (so
-    /// the grant has no deadline). Returns `false`, changing nothing, when the timed
-    /// [`Gate::submit`] must be used instead.
+    /// open, nobody waits, a slot is free, and [`Gate::clock_free_eligible`]. Returns `false`,
+    /// changing nothing, when
+    /// the timed [`Gate::submit`] must be used instead.
     ///
     /// Such a slot is counted, not tracked (like a semaphore permit): it has no ticket, no
     /// deadline and no event, its wait counts as zero and its hold time is not recorded. Give
-    /// it back with [`Gate::try_release`], or [`Gate::release_untimed`] when that refuses.
+    /// it back with [`Gate::try_release`], or [`Gate::release_clock_free`] when that refuses.
     ///
     /// Deadlines that passed since the last timed call are not fired first. That is safe: with
     /// nobody queued, firing them can only free slots (operation timeouts with
-    /// `release_on_timeout`) or wake back-offs, never make this grant wrong.
+    /// `release_on_timeout`) or end back-offs (which then queue behind this grant, as they
+    /// would have a moment later), never make this grant wrong.
     pub fn try_acquire(&mut self) -> bool {
-        let free = !self.closed && self.slot_free() && self.config.operation_timeout.is_none();
+        let free = !self.closed && self.slot_free() && self.clock_free_eligible();
         if free {
-            self.untimed += 1;
+            self.clock_free += 1;
             self.metrics.submitted += 1;
             self.take_slot(Duration::ZERO);
         }
         free
     }
 
+    /// Whether [`Gate::try_acquire`] can ever grant in this configuration: no default operation
+    /// timeout (its grants would have a deadline), and neither the adaptive limit nor early
+    /// rejection (both need every operation's timing).
+    pub fn clock_free_eligible(&self) -> bool {
+        self.config.operation_timeout().is_none()
+            && self.config.adaptive_min().is_none()
+            && !self.config.reject_early()
+    }
+
     /// Gives back a slot taken by [`Gate::try_acquire`] without a clock reading, when nobody
     /// waits (so no grant, and no deadline check, has to follow). Returns `false`, changing
     /// nothing, when someone waits or no such slot is held: then call
-    /// [`Gate::release_untimed`].
+    /// [`Gate::release_clock_free`].
     pub fn try_release(&mut self, ok: bool) -> bool {
-        let done = self.untimed > 0 && self.waiters.queued() == 0;
+        let done = self.clock_free > 0 && self.waiters.queued() == 0;
         if done {
-            self.give_back_untimed(ok);
+            self.give_back_clock_free(ok);
         }
         done
     }
@@ -186,49 +353,123 @@ impl Gate {
     /// Gives back a slot taken by [`Gate::try_acquire`] at `now`, handing it to the oldest
     /// waiter. Like every timed call it first fires the deadlines due by `now` (drain the
     /// events either way). Returns `false`, giving nothing back, when no such slot is held.
-    pub fn release_untimed(&mut self, now: Instant, ok: bool) -> bool {
+    pub fn release_clock_free(&mut self, now: Instant, ok: bool) -> bool {
         let now = self.advance(now);
-        if self.untimed == 0 {
+        if self.clock_free == 0 {
             return false;
         }
-        self.give_back_untimed(ok);
+        self.give_back_clock_free(ok);
         self.grant_waiters(now);
         true
     }
 
-    fn give_back_untimed(&mut self, ok: bool) {
-        self.untimed -= 1;
+    fn give_back_clock_free(&mut self, ok: bool) {
+        self.clock_free -= 1;
         self.active -= 1;
-        self.record_outcome(ok);
+        // No adaptive limit on this path (see `try_acquire`), so the class does not matter.
+        self.count_outcome(ok);
     }
 
     /// Reports that a granted operation settled (`ok` tells how), freeing its slot for the
-    /// oldest waiter.
+    /// oldest waiter. A failure reported here is never retried and counts as
+    /// [`ErrorClass::Permanent`]; use [`Gate::release_with`] to report its class.
     pub fn release(
         &mut self,
         now: Instant,
         ticket: Ticket,
         ok: bool,
     ) -> Result<Released, TicketError> {
+        let outcome = if ok {
+            Outcome::Ok
+        } else {
+            Outcome::Failed(ErrorClass::Permanent)
+        };
+        self.release_with(now, ticket, outcome, 0.0)
+    }
+
+    /// Reports how a granted operation settled, freeing its slot for the oldest waiter. A
+    /// failure of a call with a retry policy is decided here: [`Released::Retrying`] (the
+    /// caller keeps waiting; the ticket backs off without a slot, then queues again) or
+    /// [`Released::GaveUp`]. `random` is a sample in `[0, 1)` for the back-off's jitter.
+    pub fn release_with(
+        &mut self,
+        now: Instant,
+        ticket: Ticket,
+        outcome: Outcome,
+        random: f64,
+    ) -> Result<Released, TicketError> {
         let now = self.advance(now);
         let entry = *self.waiters.get(ticket).ok_or(TicketError::Unknown)?;
         let released = match entry.state {
             State::Active => Released::Completed,
-            State::Zombie => Released::Zombie,
-            State::Detached => Released::Detached,
-            State::Queued | State::Sleeping | State::Free => return Err(TicketError::NotHeld),
+            State::Zombie => Released::ZombieEnded,
+            State::FreedAtTimeout => Released::AlreadyFreed,
+            State::Queued | State::Sleeping | State::Unlinked | State::Free => {
+                return Err(TicketError::NotHeld)
+            }
         };
-        if released != Released::Detached {
+        if released != Released::AlreadyFreed {
             self.active -= 1;
             self.hold.record(now.saturating_since(entry.since));
         }
-        if released == Released::Zombie {
+        if released == Released::ZombieEnded {
             self.zombies -= 1;
         }
-        self.record_outcome(ok);
-        self.waiters.free(ticket);
+        self.record_outcome(now, entry.since, outcome);
+        let decision = match (released, outcome) {
+            (Released::Completed, Outcome::Failed(class)) if entry.retry_policy != 0 => {
+                Some(self.decide_retry(now, &entry, class, random))
+            }
+            _ => None,
+        };
+        let result = match decision {
+            Some(RetryDecision::RetryAt(at)) => {
+                if let Some(e) = self.waiters.get_mut(ticket) {
+                    e.state = State::Sleeping;
+                    e.since = now;
+                    e.failed_attempts = e.failed_attempts.saturating_add(1);
+                }
+                self.set_deadline(ticket, at);
+                self.sleeping += 1;
+                self.metrics.retries += 1;
+                Released::Retrying { at }
+            }
+            Some(RetryDecision::GiveUp(why)) => {
+                self.waiters.free(ticket);
+                Released::GaveUp(why)
+            }
+            None => {
+                self.waiters.free(ticket);
+                released
+            }
+        };
         self.grant_waiters(now);
-        Ok(released)
+        Ok(result)
+    }
+
+    /// The retry policy's decision after a failed attempt of `entry`.
+    fn decide_retry(
+        &self,
+        now: Instant,
+        entry: &Entry,
+        class: ErrorClass,
+        random: f64,
+    ) -> RetryDecision {
+        if self.closed {
+            return RetryDecision::GiveUp(GiveUp::Closed);
+        }
+        let Some(policy) = self.policy(entry.retry_policy) else {
+            return RetryDecision::GiveUp(GiveUp::NotRetryable);
+        };
+        let deadline = (entry.overall_deadline != Instant::NEVER).then_some(entry.overall_deadline);
+        policy.decide(
+            u32::from(entry.failed_attempts) + 1,
+            class,
+            entry.idempotent,
+            now,
+            deadline,
+            random,
+        )
     }
 
     /// The caller gave up (an `AbortSignal` fired). A queued waiter or back-off is removed at
@@ -248,29 +489,16 @@ impl Gate {
             }
             State::Active => {
                 self.make_zombie(ticket);
-                Cancelled::Detached
+                Cancelled::NowZombie
             }
-            State::Zombie | State::Detached | State::Free => return Ok(Cancelled::AlreadySettled),
+            State::Zombie | State::FreedAtTimeout | State::Unlinked | State::Free => {
+                return Ok(Cancelled::AlreadySettled)
+            }
         };
         // Nothing to grant: `advance` already did, and leaving the queue or turning into a
         // zombie frees no slot.
         self.metrics.aborted += 1;
         Ok(outcome)
-    }
-
-    /// Starts a retry back-off that ends at `wake_at` with an [`Event::Woken`]. It holds no slot
-    /// and is dropped by `close()`.
-    pub fn schedule_retry(&mut self, now: Instant, wake_at: Instant) -> Result<Ticket, Rejected> {
-        let now = self.advance(now);
-        if self.closed {
-            self.metrics.rejected_closed += 1;
-            return Err(Rejected::Closed);
-        }
-        let ticket = self.alloc(State::Sleeping, now, None, Instant::NEVER)?;
-        self.set_deadline(ticket, wake_at.max(now));
-        self.sleeping += 1;
-        self.metrics.retries += 1;
-        Ok(ticket)
     }
 
     /// Fires every deadline that has passed. Calling it early, late or twice is harmless.
@@ -295,18 +523,25 @@ impl Gate {
         self.events.pop_front()
     }
 
-    /// Changes the limit while running. Growing grants waiters at once; shrinking lets running
-    /// operations finish and grants nothing until `active` falls below the new limit.
+    /// Changes `maxConnections` while running. Growing grants waiters at once (with the
+    /// adaptive limit, the effective limit then grows back towards it one step at a time);
+    /// shrinking lets running operations finish and grants nothing until `active` falls below
+    /// the new limit.
     pub fn set_max_connections(&mut self, now: Instant, value: f64) -> Result<(), ConfigError> {
-        let max = max_connections_option(value)?;
+        let config = self.config.with_max_connections(value)?;
         let now = self.advance(now);
-        self.config.max_connections = max;
+        self.config = config;
+        self.limit = match config.adaptive_min() {
+            Some(min) => self.limit.clamp(min, config.max_connections()),
+            None => config.max_connections(),
+        };
         self.grant_waiters(now);
         Ok(())
     }
 
     /// Rejects every waiter and back-off at once (as [`Event::Closed`]) and refuses new work.
-    /// Running operations finish normally and are released as usual.
+    /// Running operations finish normally and are released as usual (a failure is then not
+    /// retried: [`GiveUp::Closed`]).
     pub fn close(&mut self, now: Instant) {
         self.advance(now);
         if self.closed {
@@ -323,13 +558,14 @@ impl Gate {
         self.sleeping = 0;
     }
 
-    /// The old wrapper's four numbers.
+    /// The old wrapper's four numbers. `available_connections` counts against the effective
+    /// limit (see [`Metrics::effective_limit`]).
     pub fn stats(&self) -> PoolStats {
         PoolStats {
             active_connections: self.active,
-            max_connections: self.config.max_connections,
+            max_connections: self.config.max_connections(),
             queued_connections: self.waiters.queued(),
-            available_connections: self.config.max_connections.saturating_sub(self.active),
+            available_connections: self.limit.saturating_sub(self.active),
         }
     }
 
@@ -346,6 +582,8 @@ impl Gate {
             zombies: self.zombies,
             sleeping: self.sleeping,
             closed: self.closed,
+            effective_limit: self.limit,
+            predicted_wait: self.predicted_wait(self.waiters.queued() + 1),
             wait: summary(&self.wait),
             hold: summary(&self.hold),
             ..self.metrics
@@ -384,11 +622,11 @@ impl Gate {
                 }
                 State::Active => {
                     self.metrics.operation_timeouts += 1;
-                    if self.config.release_on_timeout {
+                    if self.config.release_on_timeout() {
                         self.hold.record(now.saturating_since(entry.since));
                         self.active -= 1;
                         if let Some(e) = self.waiters.get_mut(ticket) {
-                            e.state = State::Detached;
+                            e.state = State::FreedAtTimeout;
                             e.deadline = Instant::NEVER;
                         }
                     } else {
@@ -398,11 +636,10 @@ impl Gate {
                 }
                 State::Sleeping => {
                     self.sleeping -= 1;
-                    self.waiters.free(ticket);
-                    self.events.push_back(Event::Woken(ticket));
+                    self.wake(ticket, now, &entry);
                 }
                 // Excluded by `live_record` above.
-                State::Zombie | State::Detached | State::Free => {}
+                State::Zombie | State::FreedAtTimeout | State::Unlinked | State::Free => {}
             }
         }
         let pending = self.waiters.queued() + self.active + self.sleeping;
@@ -411,9 +648,35 @@ impl Gate {
             .compact_if_sparse(pending as usize, |r| record_is_live(waiters, r));
     }
 
+    /// A retry's back-off ended: it joins the back of the queue like a newcomer (the queue
+    /// bound does not apply: the caller was admitted already), or leaves at once when it may
+    /// not wait at all. A free slot reaches it through `grant_waiters`, oldest waiter first.
+    fn wake(&mut self, ticket: Ticket, now: Instant, entry: &Entry) {
+        let deadline = self.queue_deadline(now, entry.overall_deadline);
+        if deadline <= now && !self.slot_free() {
+            self.waiters.free(ticket);
+            self.metrics.queue_timeouts += 1;
+            self.events.push_back(Event::QueueTimeout {
+                ticket,
+                waited: Duration::ZERO,
+            });
+            return;
+        }
+        if let Some(e) = self.waiters.get_mut(ticket) {
+            e.since = now;
+            e.deadline = Instant::NEVER;
+        }
+        // With no wait allowed but a slot free, a deadline of `now + 1 µs` lets
+        // `grant_waiters` (which runs before any later time) hand it the slot.
+        self.enqueue(
+            ticket,
+            deadline.max(now.saturating_add(Duration::from_micros(1))),
+        );
+    }
+
     /// Hands free slots to the oldest waiters.
     fn grant_waiters(&mut self, now: Instant) {
-        while self.active < self.config.max_connections {
+        while self.active < self.limit {
             let Some(ticket) = self.waiters.front() else {
                 break;
             };
@@ -434,7 +697,7 @@ impl Gate {
         let deadline = entry
             .op_timeout
             .map_or(Instant::NEVER, |d| now.saturating_add(d))
-            .min(entry.cap);
+            .min(entry.overall_deadline);
         entry.deadline = Instant::NEVER;
         self.set_deadline(ticket, deadline);
         self.take_slot(now.saturating_since(queued_at));
@@ -449,7 +712,7 @@ impl Gate {
     }
 
     /// Counts how a released operation settled.
-    fn record_outcome(&mut self, ok: bool) {
+    fn count_outcome(&mut self, ok: bool) {
         if ok {
             self.metrics.succeeded += 1;
         } else {
@@ -457,11 +720,42 @@ impl Gate {
         }
     }
 
+    /// Counts an outcome and moves the adaptive limit (see the module docs). `granted_at` is
+    /// when the operation got its slot.
+    fn record_outcome(&mut self, now: Instant, granted_at: Instant, outcome: Outcome) {
+        self.count_outcome(outcome == Outcome::Ok);
+        let Some(min) = self.config.adaptive_min() else {
+            return;
+        };
+        match outcome {
+            Outcome::Failed(ErrorClass::TooManyConnections) => {
+                self.metrics.too_many_connections += 1;
+                if self.last_cut.is_some_and(|cut| granted_at < cut) {
+                    return;
+                }
+                self.limit = (self.limit / 2).max(min);
+                self.last_cut = Some(now);
+                self.clean_since_change = 0;
+                self.metrics.limit_cuts += 1;
+            }
+            Outcome::Ok => {
+                self.clean_since_change += 1;
+                if self.clean_since_change >= self.limit
+                    && self.limit < self.config.max_connections()
+                {
+                    self.limit += 1;
+                    self.clean_since_change = 0;
+                }
+            }
+            Outcome::Failed(_) => {}
+        }
+    }
+
     /// Whether a newcomer may take a slot at once: one is free and nobody waits (no barging;
     /// after `advance` a waiter only remains if every slot is taken, so the queue check is
     /// implied there, and stated as the rule).
     fn slot_free(&self) -> bool {
-        self.waiters.queued() == 0 && self.active < self.config.max_connections
+        self.waiters.queued() == 0 && self.active < self.limit
     }
 
     fn make_zombie(&mut self, ticket: Ticket) {
@@ -477,14 +771,14 @@ impl Gate {
         state: State,
         now: Instant,
         op_timeout: Option<Duration>,
-        cap: Instant,
+        overall_deadline: Instant,
     ) -> Result<Ticket, Rejected> {
         let ticket = self.waiters.alloc(state, now).ok_or(Rejected::QueueFull {
-            max_queue: self.config.max_queue,
+            max_queue: self.config.max_queue(),
         })?;
         if let Some(e) = self.waiters.get_mut(ticket) {
             e.op_timeout = op_timeout;
-            e.cap = cap;
+            e.overall_deadline = overall_deadline;
         }
         Ok(ticket)
     }
@@ -506,17 +800,43 @@ impl Gate {
         let (active, zombies) = (count(State::Active), count(State::Zombie));
         let (queued, sleeping) = (count(State::Queued), count(State::Sleeping));
         let order = self.waiters.queue_order();
-        let checks: [(bool, &str); 9] = [
+        let floor = self
+            .config
+            .adaptive_min()
+            .unwrap_or(self.config.max_connections());
+        let retries_valid = self
+            .waiters
+            .tickets_in(State::Sleeping)
+            .chain(order.iter().copied())
+            .chain(self.waiters.tickets_in(State::Active))
+            .all(|t| {
+                self.waiters
+                    .get(t)
+                    .is_some_and(|e| e.retry_policy == 0 || self.policy(e.retry_policy).is_some())
+            });
+        let checks: [(bool, &str); 12] = [
             (
-                self.active == active + zombies + self.untimed,
+                self.active == active + zombies + self.clock_free,
                 "active != Active + Zombie entries + clock-free grants",
+            ),
+            (
+                self.limit >= floor && self.limit <= self.config.max_connections(),
+                "effective limit outside [adaptive floor, maxConnections]",
+            ),
+            (
+                self.waiters.tickets_in(State::Unlinked).count() == 0,
+                "an entry was left unlinked between calls",
+            ),
+            (
+                retries_valid,
+                "an entry refers to an unregistered retry policy",
             ),
             (self.zombies == zombies, "zombie count drifted"),
             (self.sleeping == sleeping, "sleeping count drifted"),
             (self.waiters.queued() == queued, "queued count drifted"),
             (order.len() as u32 == queued, "queue links lost an entry"),
             (
-                queued == 0 || self.active >= self.config.max_connections,
+                queued == 0 || self.active >= self.limit,
                 "lost wake-up: a slot is free while a waiter waits",
             ),
             (

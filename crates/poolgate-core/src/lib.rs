@@ -24,19 +24,20 @@
 //!
 //! A driver whose clock is costly may first try [`Gate::try_acquire`] for a call with no
 //! timeout: it takes no `now`, emits no event and moves no deadline, so steps 1-3 can be
-//! skipped. Give such a slot back with [`Gate::try_release`], or [`Gate::release_untimed`]
+//! skipped. Give such a slot back with [`Gate::try_release`], or [`Gate::release_clock_free`]
 //! (then drain and re-arm) when that refuses because someone is waiting.
 //!
 //! ```
-//! use poolgate_core::{Config, Event, Gate, Instant, Duration, Request, Submitted};
+//! use poolgate_core::{Event, Gate, Instant, Duration, RawConfig, Request, Submitted};
 //!
-//! let mut gate = Gate::new(Config { max_connections: 1, ..Config::default() });
+//! let config = RawConfig { max_connections: Some(1.0), ..RawConfig::default() }.validate().unwrap();
+//! let mut gate = Gate::new(config);
 //! let t0 = Instant::from_micros(0);
 //!
 //! // The first caller gets the slot at once; the second waits.
 //! let first = match gate.submit(t0, Request::default()).unwrap() {
-//!     Submitted::Granted(t) => t,
-//!     Submitted::Queued(_) => unreachable!(),
+//!     Submitted::GrantedNoDeadline(t) => t,
+//!     _ => unreachable!(),
 //! };
 //! let second = gate.submit(t0, Request::default()).unwrap().ticket();
 //! assert_eq!(gate.stats().queued_connections, 1);
@@ -59,6 +60,7 @@ pub mod config;
 mod event;
 mod gate;
 mod histogram;
+pub mod protocol;
 pub mod retry;
 mod stats;
 mod time;
@@ -68,8 +70,11 @@ mod waiters;
 pub use classify::{classify, ErrorClass};
 pub use config::{Config, ConfigError, RawConfig};
 pub use event::{Cancelled, Event, Rejected, Released, Submitted, TicketError};
-pub use gate::{Gate, OperationTimeout, Request};
-pub use retry::{GiveUp, RetryDecision, RetryPolicy};
+pub use gate::{
+    Gate, OperationTimeout, Outcome, Request, RetryPolicyId, MAX_RETRY_POLICIES,
+    PREDICTION_MIN_SAMPLES,
+};
+pub use retry::{GiveUp, RawRetryPolicy, RetryDecision, RetryPolicy};
 pub use stats::{Metrics, Percentiles, PoolStats};
 pub use time::{Duration, Instant};
 pub use waiters::Ticket;

@@ -59,6 +59,18 @@ pub struct Metrics {
     pub rejected_closed: u64,
     /// Retries scheduled.
     pub retries: u64,
+    /// Submissions refused by early rejection (`rejectEarly`).
+    pub rejected_early: u64,
+    /// Operations that failed because the server had no connection left
+    /// (`ErrorClass::TooManyConnections`), counted when the adaptive limit is on.
+    pub too_many_connections: u64,
+    /// Times the adaptive limit was cut.
+    pub limit_cuts: u64,
+    /// The limit in force: `maxConnections`, or less while the adaptive limit is cut.
+    pub effective_limit: u32,
+    /// The wait early rejection would predict for a caller arriving now, once the gate has
+    /// enough hold-time samples (whether or not `rejectEarly` is on).
+    pub predicted_wait: Option<Duration>,
     /// Zombies right now: slots held by operations whose caller was already rejected.
     pub zombies: u32,
     /// Retry back-offs in progress right now.

@@ -63,9 +63,11 @@ pub(crate) enum State {
     /// may still be running on a database connection.
     Zombie,
     /// Timed out with `releaseOnTimeout`: the slot was given back before the operation settled.
-    Detached,
+    FreedAtTimeout,
     /// A retry back-off in progress; wakes at its deadline.
     Sleeping,
+    /// Just taken out of the queue; the gate gives it its next state at once.
+    Unlinked,
 }
 
 /// One slab entry.
@@ -81,8 +83,15 @@ pub(crate) struct Entry {
     pub deadline: Instant,
     /// Operation timeout to apply once granted.
     pub op_timeout: Option<Duration>,
-    /// Overall deadline of the caller; bounds both the wait and the operation.
-    pub cap: Instant,
+    /// The caller's overall deadline (the end of its retry budget, say): it bounds every wait
+    /// and every attempt. [`Instant::NEVER`] when there is none.
+    pub overall_deadline: Instant,
+    /// The retry policy's id in the gate's table, or 0 for a call that is never retried.
+    pub retry_policy: u16,
+    /// Failed attempts so far (for the retry policy).
+    pub failed_attempts: u16,
+    /// Whether the caller said the operation may run twice safely.
+    pub idempotent: bool,
 }
 
 /// The slab and the FIFO queue.
@@ -112,7 +121,10 @@ impl Waiters {
             since: now,
             deadline: Instant::NEVER,
             op_timeout: None,
-            cap: Instant::NEVER,
+            overall_deadline: Instant::NEVER,
+            retry_policy: 0,
+            failed_attempts: 0,
+            idempotent: false,
         };
         let index = match self.free_head {
             Some(index) => {
@@ -198,7 +210,7 @@ impl Waiters {
         Some(Ticket { index, generation })
     }
 
-    /// Removes a queued entry from the queue in O(1) and marks it `Detached` until the caller
+    /// Removes a queued entry from the queue in O(1) and marks it `Unlinked` until the caller
     /// frees it or gives it its next state.
     pub fn unlink(&mut self, ticket: Ticket) {
         let Some(entry) = self.get(ticket).filter(|e| e.state == State::Queued) else {
@@ -216,7 +228,7 @@ impl Waiters {
         let entry = &mut self.entries[ticket.index as usize];
         entry.prev = NIL;
         entry.next = NIL;
-        entry.state = State::Detached;
+        entry.state = State::Unlinked;
         self.queued -= 1;
     }
 
@@ -265,7 +277,7 @@ mod tests {
     use super::*;
 
     fn queued(w: &mut Waiters) -> Ticket {
-        let t = w.alloc(State::Detached, Instant::ZERO).unwrap();
+        let t = w.alloc(State::Unlinked, Instant::ZERO).unwrap();
         w.push_back(t);
         t
     }

@@ -1,8 +1,8 @@
 //! Every sequence, up to a fixed depth, of these driver events: submit (with the pool's
 //! operation timeout or a shorter per-call one), release ok/err, cancel, the clock moved just
 //! past each pending deadline, resize to 1..=3, close, and, without a default operation
-//! timeout, the clock-free `try_acquire` and its release. Retry back-offs and per-call overall
-//! deadlines are not in this alphabet (the fuzzer and the unit tests drive those). After every
+//! timeout, the clock-free `try_acquire` and its release. Retries, overall deadlines and the
+//! adaptive limit have their own model and exhaustive search (`tests/rules.rs`). After every
 //! step every guarantee is checked (see `common/mod.rs`): `check_invariants()`, the limit
 //! (zombies included), release-once, settle-once, no grant after a deadline and no re-armed
 //! deadline, FIFO, no lost wake-up, `close()`, stats and metrics against a reference model.
@@ -37,7 +37,7 @@ fn actions(sim: &Sim) -> Vec<Action> {
         }
         // A clock-free grant is given back only by its own release (it has no ticket).
         if tr.fast[id] && matches!(s, Running { .. }) {
-            out.push(Action::ReleaseUntimed { id, ok: true });
+            out.push(Action::ReleaseClockFree { id, ok: true });
         }
         if matches!(s, Waiting { .. } | Running { .. }) && !tr.fast[id] {
             out.push(Action::Cancel { id });

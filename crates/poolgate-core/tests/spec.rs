@@ -2,13 +2,15 @@
 //! clock. The JavaScript package runs the very same files (`tests/node/spec.test.mjs`), so the
 //! core and the package cannot drift apart. The format is described in `tests/spec/README.md`.
 //!
-//! This runner plays the part of the JavaScript driver (`pkg/src/pool.js` and `retry.js`): it
-//! fires the gate's single timer exactly at `poll_timeout()`, maps scenario ids to tickets,
-//! settles callers on events, and runs the retry loop (linear back-off, overall deadline).
+//! This runner plays the part of the JavaScript driver (`pkg/src/pool.js`) and drives the core
+//! the same way: it fires the gate's single timer exactly at `poll_timeout()`, maps scenario
+//! ids to tickets, settles callers on events and release answers, and for a retry only starts
+//! attempts when granted and reports each failure's class; the core counts the attempts,
+//! backs off and queues the retry again.
 
 use poolgate_core::{
-    classify, Cancelled, Config, Event, Gate, Instant, OperationTimeout, RawConfig, Rejected,
-    Request, RetryDecision, RetryPolicy, Submitted, Ticket,
+    classify, Cancelled, Config, Event, Gate, Instant, OperationTimeout, RawConfig, RawRetryPolicy,
+    Rejected, Released, Request, RetryPolicy, Submitted, Ticket,
 };
 use serde_json::{Map, Value};
 use std::collections::{BTreeMap, HashMap, VecDeque};
@@ -48,10 +50,8 @@ impl Outcome {
 
 struct Retry {
     failures: Vec<(String, String)>,
-    failed: u32,
-    policy: RetryPolicy,
-    deadline: Option<Instant>,
-    idempotent: bool,
+    /// Attempts that ran (and consumed a scripted failure, while any are left).
+    attempts: usize,
 }
 
 struct Runner {
@@ -92,7 +92,9 @@ impl Runner {
                     "maxQueue",
                     "queueTimeoutMs",
                     "operationTimeoutMs",
-                    "releaseOnTimeout"
+                    "releaseOnTimeout",
+                    "adaptive",
+                    "rejectEarly"
                 ]
                 .contains(&key.as_str()),
                 "{file}: unknown pool option {key}"
@@ -104,6 +106,11 @@ impl Runner {
             queue_timeout_ms: opt_millis(pool.get("queueTimeoutMs"), "queueTimeoutMs"),
             operation_timeout_ms: opt_millis(pool.get("operationTimeoutMs"), "operationTimeoutMs"),
             release_on_timeout: pool.get("releaseOnTimeout").and_then(Value::as_bool),
+            adaptive_min: pool
+                .get("adaptive")
+                .and_then(|a| a.get("min"))
+                .and_then(Value::as_f64),
+            reject_early: pool.get("rejectEarly").and_then(Value::as_bool),
         };
         let config: Config = raw.validate().expect("pool options");
         Runner {
@@ -163,7 +170,7 @@ impl Runner {
 
     fn submit(&mut self, id: &str, request: Request) {
         match self.gate.submit(self.now, request) {
-            Ok(Submitted::Granted(tk)) => {
+            Ok(Submitted::Granted(tk) | Submitted::GrantedNoDeadline(tk)) => {
                 self.map(id, tk);
                 self.on_granted(id);
             }
@@ -173,6 +180,7 @@ impl Runner {
                     Rejected::QueueFull { .. } => "queue-full",
                     Rejected::NoWait => "queue-timeout",
                     Rejected::Closed => "closed",
+                    Rejected::WouldTimeOut { .. } => "would-time-out",
                 };
                 if self.retries.contains_key(id) {
                     // Pool refusals are not modelled in retry scenarios: report them as is.
@@ -229,17 +237,6 @@ impl Runner {
                             self.finish(&id, "operation-timeout");
                         }
                     }
-                    Event::Woken(_) => {
-                        self.unmap(&id);
-                        let deadline = self.retries[&id].deadline;
-                        self.submit(
-                            &id,
-                            Request {
-                                operation_timeout: OperationTimeout::PoolDefault,
-                                deadline,
-                            },
-                        );
-                    }
                     Event::Closed(_) => {
                         self.unmap(&id);
                         self.finish(&id, "closed");
@@ -253,34 +250,31 @@ impl Runner {
         }
     }
 
-    /// A retry attempt ran: it fails with the next scripted error, or succeeds.
+    /// A retry attempt ran: it fails with the next scripted error, or succeeds. The core
+    /// decides what a failure leads to.
     fn settle_attempt(&mut self, id: &str) {
         let tk = self.id_ticket[id];
         let r = self.retries.get_mut(id).unwrap();
-        let failure = r.failures.get(r.failed as usize).cloned();
-        self.gate
-            .release(self.now, tk, failure.is_none())
-            .expect("release attempt");
-        self.unmap(id);
-        let Some((code, message)) = failure else {
-            self.finish(id, "resolved");
-            return;
-        };
-        let r = self.retries.get_mut(id).unwrap();
-        r.failed += 1;
-        let class = classify([code.as_str()], [message.as_str()]);
-        let decision = r
-            .policy
-            .decide(r.failed, class, r.idempotent, self.now, r.deadline, 0.0);
-        match decision {
-            RetryDecision::RetryAt(wake) => {
-                let tk = self
-                    .gate
-                    .schedule_retry(self.now, wake)
-                    .expect("schedule retry");
-                self.map(id, tk);
+        let failure = r.failures.get(r.attempts).cloned();
+        r.attempts += 1;
+        let outcome = match &failure {
+            None => poolgate_core::Outcome::Ok,
+            Some((code, message)) => {
+                poolgate_core::Outcome::Failed(classify([code.as_str()], [message.as_str()]))
             }
-            RetryDecision::GiveUp(_) => {
+        };
+        let released = self
+            .gate
+            .release_with(self.now, tk, outcome, 0.0)
+            .expect("release attempt");
+        match (released, failure) {
+            (Released::Retrying { .. }, _) => {}
+            (_, None) => {
+                self.unmap(id);
+                self.finish(id, "resolved");
+            }
+            (_, Some((code, _))) => {
+                self.unmap(id);
                 self.finish(id, "rejected");
                 self.out(id).error = Some(code);
             }
@@ -331,7 +325,7 @@ impl Runner {
                     &id,
                     Request {
                         operation_timeout,
-                        deadline: None,
+                        ..Request::default()
                     },
                 );
             }
@@ -342,12 +336,24 @@ impl Runner {
                     Some("err") => false,
                     other => panic!("{file}: step {i}: result must be ok or err, got {other:?}"),
                 };
+                // An error's code and message, when given, are classified like the driver does.
+                let class = get("error").map_or(poolgate_core::ErrorClass::Permanent, |e| {
+                    classify(
+                        [e["code"].as_str().unwrap_or("")],
+                        [e["message"].as_str().unwrap_or("")],
+                    )
+                });
+                let outcome = if ok {
+                    poolgate_core::Outcome::Ok
+                } else {
+                    poolgate_core::Outcome::Failed(class)
+                };
                 let tk = *self
                     .id_ticket
                     .get(&id)
                     .unwrap_or_else(|| panic!("{file}: step {i}: {id} holds no slot"));
                 self.gate
-                    .release(self.now, tk, ok)
+                    .release_with(self.now, tk, outcome, 0.0)
                     .unwrap_or_else(|e| panic!("{file}: step {i}: release {id}: {e}"));
                 self.unmap(&id);
                 if self.out(&id).status == "granted" {
@@ -395,24 +401,23 @@ impl Runner {
                         )
                     })
                     .collect();
-                let policy = RetryPolicy::from_raw(
-                    get("maxRetries").and_then(Value::as_f64),
-                    get("delayMs").and_then(Value::as_f64),
-                    None,
-                    None,
-                )
+                let policy = RetryPolicy::from_raw(&RawRetryPolicy {
+                    max_retries: get("maxRetries").and_then(Value::as_f64),
+                    delay_ms: get("delayMs").and_then(Value::as_f64),
+                    deadline_ms: get("deadlineMs").and_then(Value::as_f64),
+                    login_lockout_ms: get("loginLockoutMs").and_then(Value::as_f64),
+                    ..RawRetryPolicy::default()
+                })
                 .expect("retry policy");
-                let deadline = get("deadlineMs")
-                    .and_then(Value::as_f64)
-                    .map(|d| at_ms(ms(self.now) + d));
+                let policy = self
+                    .gate
+                    .register_retry_policy(policy)
+                    .expect("register policy");
                 self.retries.insert(
                     id.clone(),
                     Retry {
                         failures,
-                        failed: 0,
-                        policy,
-                        deadline,
-                        idempotent: get("idempotent").and_then(Value::as_bool).unwrap_or(false),
+                        attempts: 0,
                     },
                 );
                 self.outcomes.insert(
@@ -425,8 +430,9 @@ impl Runner {
                 self.submit(
                     &id,
                     Request {
-                        operation_timeout: OperationTimeout::PoolDefault,
-                        deadline,
+                        retry: Some(policy),
+                        idempotent: get("idempotent").and_then(Value::as_bool).unwrap_or(false),
+                        ..Request::default()
                     },
                 );
             }
@@ -472,6 +478,7 @@ impl Runner {
                     "available" => s.available_connections,
                     "zombies" => m.zombies,
                     "maxConnections" => s.max_connections,
+                    "effectiveLimit" => m.effective_limit,
                     other => panic!("{file}: step {i}: unknown stat {other}"),
                 };
                 assert!(

@@ -2,8 +2,10 @@
 //!
 //! A ticket is at most 48 bits (`generation << 32 | slot`), so `ticket >>> 0` in JavaScript is
 //! the slot index. Submissions and events add a kind above bit 48; every value stays below
-//! 2^53 and is therefore exact in a JavaScript number.
+//! 2^53 and is therefore exact in a JavaScript number. The codes themselves are defined once,
+//! in [`poolgate_core::protocol`] (the JS copy, `pkg/src/protocol.js`, is generated from it).
 
+use poolgate_core::protocol::{self, submitted_kind, KIND_UNIT};
 use poolgate_core::{Event, Instant, Rejected, Submitted, Ticket};
 
 /// A driver's clock reading in ms (`performance.now()`), for every binding that takes one. A
@@ -16,21 +18,6 @@ pub fn instant_of(ms: f64) -> Instant {
         Instant::ZERO
     }
 }
-
-/// A deadline in ms on the driver's clock: `Infinity` (or NaN) is none.
-pub fn deadline_of(ms: f64) -> Option<Instant> {
-    (ms < f64::INFINITY).then(|| instant_of(ms))
-}
-
-/// 2^48: the unit of the kind field above a ticket.
-pub const KIND_UNIT: f64 = 281_474_976_710_656.0;
-
-/// `submit` refused: the queue is full.
-pub const REJECTED_QUEUE_FULL: f64 = -1.0;
-/// `submit` refused: no slot was free and the caller could not wait.
-pub const REJECTED_NO_WAIT: f64 = -2.0;
-/// `submit` or `scheduleRetry` refused: the pool is closed.
-pub const REJECTED_CLOSED: f64 = -3.0;
 
 /// A ticket as a number.
 pub fn ticket_to_f64(t: Ticket) -> f64 {
@@ -51,28 +38,23 @@ pub fn ticket_from_f64(v: f64) -> Ticket {
     }
 }
 
-/// A submission: the ticket when granted at once, `ticket + 2^48` when queued, negative when
-/// refused.
+/// `kind * 2^48 + ticket`.
+fn packed(kind: i32, t: Ticket) -> f64 {
+    f64::from(kind) * KIND_UNIT + ticket_to_f64(t)
+}
+
+/// A submission: `kind * 2^48 + ticket` (kinds from `protocol::submitted_kind`), or a negative
+/// refusal code.
 pub fn submitted_to_f64(r: Result<Submitted, Rejected>) -> f64 {
     match r {
-        Ok(Submitted::Granted(t)) => ticket_to_f64(t),
-        Ok(Submitted::Queued(t)) => KIND_UNIT + ticket_to_f64(t),
-        Err(e) => rejected_to_f64(e),
+        Ok(Submitted::Granted(t)) => packed(submitted_kind::GRANTED, t),
+        Ok(Submitted::GrantedNoDeadline(t)) => packed(submitted_kind::GRANTED_NO_DEADLINE, t),
+        Ok(Submitted::Queued(t)) => packed(submitted_kind::QUEUED, t),
+        Err(e) => f64::from(protocol::refusal_code(&e)),
     }
 }
 
-/// A refusal as its negative code.
-pub fn rejected_to_f64(e: Rejected) -> f64 {
-    match e {
-        Rejected::QueueFull { .. } => REJECTED_QUEUE_FULL,
-        Rejected::NoWait => REJECTED_NO_WAIT,
-        Rejected::Closed => REJECTED_CLOSED,
-    }
-}
-
-/// An event: `kind * 2^48 + ticket`, with kinds as [`Event::code`]; 0 means no event.
+/// An event: `kind * 2^48 + ticket`, kinds from `protocol::event_kind`; 0 means no event.
 pub fn event_to_f64(e: Option<Event>) -> f64 {
-    e.map_or(0.0, |e| {
-        f64::from(e.code()) * KIND_UNIT + ticket_to_f64(e.ticket())
-    })
+    e.map_or(0.0, |e| packed(protocol::event_code(&e), e.ticket()))
 }

@@ -1,69 +1,71 @@
 //! The gate as a JavaScript class.
 
-use crate::codes::{
-    deadline_of, event_to_f64, instant_of, rejected_to_f64, submitted_to_f64, ticket_from_f64,
-    ticket_to_f64,
-};
+use crate::codes::{event_to_f64, instant_of, submitted_to_f64, ticket_from_f64};
 use crate::errors::range_error;
 use crate::metrics::metrics_to_js;
+use crate::options::{raw_config, raw_retry_policy};
 use poolgate_core::config::millis_option;
+use poolgate_core::protocol::{self, release};
 use poolgate_core::{
-    Cancelled, Event, Gate, Instant, OperationTimeout, RawConfig, Released, Request, TicketError,
+    Event, Gate, Instant, OperationTimeout, Outcome, Rejected, Request, RetryPolicy, RetryPolicyId,
 };
 use wasm_bindgen::prelude::*;
 
 /// A pool gate. Every method that takes `now` expects milliseconds from one monotonic clock
 /// (`performance.now()`). After each such call, drain `pollEvent()` and re-arm one timer at
-/// `pollTimeout()`.
+/// `pollTimeout()`. Numeric answers are the codes of `protocol.js`.
 #[wasm_bindgen(js_name = Gate)]
 pub struct WasmGate {
     inner: Gate,
     /// Wait time of the last `QueueTimeout` event returned by `pollEvent`.
     last_waited_ms: f64,
+    /// Predicted wait of the last early rejection.
+    last_predicted_ms: f64,
 }
 
 #[wasm_bindgen(js_class = Gate)]
 impl WasmGate {
-    /// Validates the options (`undefined` keeps a default) and builds a gate; throws a
+    /// Builds a gate from the pool options object (`undefined` keeps every default); throws a
     /// `RangeError` naming the first bad option.
     #[wasm_bindgen(constructor)]
-    pub fn new(
-        max_connections: Option<f64>,
-        max_queue: Option<f64>,
-        queue_timeout_ms: Option<f64>,
-        operation_timeout_ms: Option<f64>,
-        release_on_timeout: Option<bool>,
-    ) -> Result<WasmGate, JsValue> {
-        let raw = RawConfig {
-            max_connections,
-            max_queue,
-            queue_timeout_ms,
-            operation_timeout_ms,
-            release_on_timeout,
-        };
-        let inner = Gate::from_raw(&raw).map_err(range_error)?;
+    pub fn new(options: &JsValue) -> Result<WasmGate, JsValue> {
+        let inner = Gate::from_raw(&raw_config(options)).map_err(range_error)?;
         Ok(WasmGate {
             inner,
             last_waited_ms: 0.0,
+            last_predicted_ms: 0.0,
         })
     }
 
-    /// Asks for a slot with the pool's defaults. Returns the ticket when granted at once,
-    /// `ticket + 2^48` when queued, or a negative refusal code (-1 full, -2 cannot wait,
-    /// -3 closed).
+    /// Validates retry options (`{ maxRetries, delay, maxDelayMs, jitter, deadlineMs,
+    /// loginLockoutMs }`, `undefined` keeps each default) and registers them; returns the id to
+    /// pass to `submitWith`. Equal settings get the same id. Throws a `RangeError`.
+    #[wasm_bindgen(js_name = registerRetryPolicy)]
+    pub fn register_retry_policy(&mut self, options: &JsValue) -> Result<u16, JsValue> {
+        let policy = RetryPolicy::from_raw(&raw_retry_policy(options)).map_err(range_error)?;
+        self.inner
+            .register_retry_policy(policy)
+            .map(RetryPolicyId::to_u16)
+            .map_err(range_error)
+    }
+
+    /// Asks for a slot with the pool's defaults. Returns `kind * 2^48 + ticket` (`SUBMITTED`
+    /// kinds) or a negative `REFUSED` code.
     pub fn submit(&mut self, now: f64) -> f64 {
-        submitted_to_f64(self.inner.submit(instant_of(now), Request::default()))
+        let r = self.inner.submit(instant_of(now), Request::default());
+        self.answer(r)
     }
 
     /// Like `submit`, with a per-call operation timeout (`NaN` for the pool's, `Infinity` for
-    /// none) and an overall deadline (`Infinity` for none). Throws a `RangeError` for a bad
-    /// timeout.
+    /// none), a retry policy id from `registerRetryPolicy` (0 for none) and whether the
+    /// operation is idempotent. Throws a `RangeError` for a bad timeout.
     #[wasm_bindgen(js_name = submitWith)]
     pub fn submit_with(
         &mut self,
         now: f64,
         timeout_ms: f64,
-        deadline: f64,
+        retry_policy: u16,
+        idempotent: bool,
     ) -> Result<f64, JsValue> {
         let operation_timeout = if timeout_ms.is_nan() {
             OperationTimeout::PoolDefault
@@ -73,14 +75,27 @@ impl WasmGate {
                 None => OperationTimeout::Never,
             }
         };
-        let deadline = deadline_of(deadline);
         let request = Request {
             operation_timeout,
-            deadline,
+            deadline: None,
+            retry: (retry_policy != 0).then(|| RetryPolicyId::from_u16(retry_policy)),
+            idempotent,
         };
-        Ok(submitted_to_f64(
-            self.inner.submit(instant_of(now), request),
-        ))
+        let r = self.inner.submit(instant_of(now), request);
+        Ok(self.answer(r))
+    }
+
+    fn answer(&mut self, r: Result<poolgate_core::Submitted, Rejected>) -> f64 {
+        if let Err(Rejected::WouldTimeOut { predicted }) = r {
+            self.last_predicted_ms = predicted.as_millis_f64();
+        }
+        submitted_to_f64(r)
+    }
+
+    /// The wait predicted for the last caller refused early, in ms.
+    #[wasm_bindgen(js_name = lastPredictedMs)]
+    pub fn last_predicted_ms(&self) -> f64 {
+        self.last_predicted_ms
     }
 
     /// The clock-free fast path: takes a slot at once with no clock reading and returns `true`,
@@ -93,7 +108,7 @@ impl WasmGate {
     }
 
     /// Gives back a `tryAcquire` slot with no clock reading: `true` when done (no event, no
-    /// deadline change); `false`, nothing changed, when someone waits: call `releaseUntimed`.
+    /// deadline change); `false`, nothing changed, when someone waits: call `releaseClockFree`.
     #[wasm_bindgen(js_name = tryRelease)]
     pub fn try_release(&mut self, ok: bool) -> bool {
         self.inner.try_release(ok)
@@ -101,46 +116,40 @@ impl WasmGate {
 
     /// Gives back a `tryAcquire` slot at `now`, handing it to the oldest waiter; drain events
     /// and re-arm afterwards. `false` when no such slot is held.
-    #[wasm_bindgen(js_name = releaseUntimed)]
-    pub fn release_untimed(&mut self, now: f64, ok: bool) -> bool {
-        self.inner.release_untimed(instant_of(now), ok)
+    #[wasm_bindgen(js_name = releaseClockFree)]
+    pub fn release_clock_free(&mut self, now: f64, ok: bool) -> bool {
+        self.inner.release_clock_free(instant_of(now), ok)
     }
 
-    /// Reports that a granted operation settled. Returns 0 (caller still waiting), 1 (it was a
-    /// zombie), 2 (slot already freed at its timeout), -1 (unknown ticket), -2 (not holding).
-    pub fn release(&mut self, now: f64, ticket: f64, ok: bool) -> i32 {
+    /// Reports that a granted operation settled: `errorClass` is -1 for success, else an
+    /// `ERROR_CLASS` code; `random` a sample in [0, 1) for the retry's jitter. Returns a
+    /// `RELEASE` code: settle the caller, keep it (`RETRYING`: a `GRANTED` event restarts the
+    /// operation), or reject it with the error (`GAVE_UP_*`).
+    pub fn release(&mut self, now: f64, ticket: f64, error_class: i32, random: f64) -> i32 {
+        // Negative is success; any other number is a failure, of an unknown (so permanent)
+        // class when it is not an `ERROR_CLASS` code, however large.
+        let outcome = if error_class < 0 {
+            Outcome::Ok
+        } else {
+            Outcome::Failed(protocol::error_class_of(
+                u8::try_from(error_class).unwrap_or(u8::MAX),
+            ))
+        };
         match self
             .inner
-            .release(instant_of(now), ticket_from_f64(ticket), ok)
+            .release_with(instant_of(now), ticket_from_f64(ticket), outcome, random)
         {
-            Ok(Released::Completed) => 0,
-            Ok(Released::Zombie) => 1,
-            Ok(Released::Detached) => 2,
-            Err(TicketError::Unknown) => -1,
-            Err(TicketError::NotHeld) => -2,
+            Ok(r) => protocol::release_code(&r),
+            Err(poolgate_core::TicketError::Unknown) => release::UNKNOWN_TICKET,
+            Err(poolgate_core::TicketError::NotHeld) => release::NOT_HELD,
         }
     }
 
-    /// The caller gave up. Returns 0 (removed from the queue or back-off), 1 (was running: now
-    /// a zombie until released), 2 (already settled), -1 (unknown ticket).
+    /// The caller gave up. Returns a `CANCEL` code.
     pub fn cancel(&mut self, now: f64, ticket: f64) -> i32 {
         match self.inner.cancel(instant_of(now), ticket_from_f64(ticket)) {
-            Ok(Cancelled::Removed) => 0,
-            Ok(Cancelled::Detached) => 1,
-            Ok(Cancelled::AlreadySettled) => 2,
-            Err(_) => -1,
-        }
-    }
-
-    /// Registers a retry back-off ending at `wakeAt` (ms). Returns its ticket, or -3 when closed.
-    #[wasm_bindgen(js_name = scheduleRetry)]
-    pub fn schedule_retry(&mut self, now: f64, wake_at: f64) -> f64 {
-        match self
-            .inner
-            .schedule_retry(instant_of(now), instant_of(wake_at))
-        {
-            Ok(t) => ticket_to_f64(t),
-            Err(e) => rejected_to_f64(e),
+            Ok(c) => protocol::cancel_code(&c),
+            Err(_) => protocol::cancel::UNKNOWN_TICKET,
         }
     }
 
@@ -158,8 +167,7 @@ impl WasmGate {
             .map_or(f64::INFINITY, Instant::as_millis_f64)
     }
 
-    /// The next event as `kind * 2^48 + ticket` (kinds: 1 granted, 2 queue timeout,
-    /// 3 operation timeout, 4 woken, 5 closed), or 0 when there is none.
+    /// The next event as `kind * 2^48 + ticket` (`EVENT` kinds), or 0 when there is none.
     #[wasm_bindgen(js_name = pollEvent)]
     pub fn poll_event(&mut self) -> f64 {
         let event = self.inner.poll_event();
@@ -194,10 +202,16 @@ impl WasmGate {
         self.inner.stats().active_connections
     }
 
-    /// The current limit.
+    /// `maxConnections` in force.
     #[wasm_bindgen(getter, js_name = maxConnections)]
     pub fn max_connections(&self) -> u32 {
         self.inner.stats().max_connections
+    }
+
+    /// The limit in force: `maxConnections`, or less while the adaptive limit is cut.
+    #[wasm_bindgen(getter, js_name = effectiveLimit)]
+    pub fn effective_limit(&self) -> u32 {
+        self.inner.metrics().effective_limit
     }
 
     /// Waiters in the queue.
@@ -215,14 +229,14 @@ impl WasmGate {
     /// The queue bound in force (`maxQueue`).
     #[wasm_bindgen(getter, js_name = maxQueue)]
     pub fn max_queue(&self) -> u32 {
-        self.inner.config().max_queue
+        self.inner.config().max_queue()
     }
 
-    /// Whether operations have a timeout by default (`operationTimeoutMs` finite). Without one
-    /// an uncontended call can take the clock-free `tryAcquire` path.
-    #[wasm_bindgen(getter, js_name = hasOperationTimeout)]
-    pub fn has_operation_timeout(&self) -> bool {
-        self.inner.config().operation_timeout.is_some()
+    /// Whether uncontended calls can take the clock-free `tryAcquire` path (the core's
+    /// `clock_free_eligible`; `tryAcquire` refuses otherwise).
+    #[wasm_bindgen(getter, js_name = clockFreeEligible)]
+    pub fn clock_free_eligible(&self) -> bool {
+        self.inner.clock_free_eligible()
     }
 
     /// Every total, gauge and percentile, as a plain object (times in ms).

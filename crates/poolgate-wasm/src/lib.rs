@@ -17,7 +17,8 @@ pub mod codes;
 mod errors;
 mod gate;
 mod metrics;
+mod options;
 mod retry;
 
 pub use gate::WasmGate;
-pub use retry::{classify_error, WasmRetryPolicy};
+pub use retry::classify_error;

@@ -35,15 +35,18 @@ pub struct Cfg {
 
 impl Cfg {
     pub fn config(&self) -> Config {
-        Config {
-            max_connections: self.max_connections,
-            max_queue: self.max_queue,
-            queue_timeout: Some(Duration::from_micros(QUEUE_TIMEOUT)),
-            operation_timeout: self
-                .default_op_timeout
-                .then(|| Duration::from_micros(OP_TIMEOUT)),
-            release_on_timeout: self.release_on_timeout,
-        }
+        Config::default()
+            .with_max_connections(f64::from(self.max_connections))
+            .and_then(|c| c.with_max_queue(self.max_queue))
+            .and_then(|c| {
+                c.with_operation_timeout(
+                    self.default_op_timeout
+                        .then(|| Duration::from_micros(OP_TIMEOUT)),
+                )
+            })
+            .expect("test configurations are valid")
+            .with_queue_timeout(Some(Duration::from_micros(QUEUE_TIMEOUT)))
+            .with_release_on_timeout(self.release_on_timeout)
     }
 
     /// The operation timeout of a plain submission, in microseconds ([`NEVER`]: none).
@@ -79,9 +82,9 @@ pub enum Action {
     /// The clock-free `try_acquire` (no time passes).
     TryAcquire,
     /// The operation of clock-free grant `id` settled; the driver calls `try_release`, and
-    /// `release_untimed` at the current time if that refuses. `id` is `usize::MAX` when there
+    /// `release_clock_free` at the current time if that refuses. `id` is `usize::MAX` when there
     /// is no such grant (both must refuse).
-    ReleaseUntimed { id: usize, ok: bool },
+    ReleaseClockFree { id: usize, ok: bool },
 }
 
 /// A call's return value, with tickets replaced by test ids.
@@ -94,7 +97,7 @@ pub enum Ret {
     Resize(bool),
     TryAcquire(Option<usize>),
     /// `(try_release took it, released at all)`.
-    ReleaseUntimed(bool, bool),
+    ReleaseClockFree(bool, bool),
     Unit,
 }
 
@@ -123,7 +126,7 @@ struct MTicket {
     state: MState,
     since: u64,
     /// Granted by the clock-free path: no hold time is recorded.
-    untimed: bool,
+    clock_free: bool,
     op: u64,
     deadline: u64,
     /// Every (deadline, sequence) the gate pushed a timer record for.
@@ -322,9 +325,9 @@ impl Model {
                 }
             }
             Action::TryAcquire => Ret::TryAcquire(self.try_acquire()),
-            Action::ReleaseUntimed { id, ok } => {
-                let (fast, done) = self.release_untimed(now, id, ok);
-                Ret::ReleaseUntimed(fast, done)
+            Action::ReleaseClockFree { id, ok } => {
+                let (fast, done) = self.release_clock_free(now, id, ok);
+                Ret::ReleaseClockFree(fast, done)
             }
             Action::Close => {
                 self.advance(now);
@@ -357,7 +360,7 @@ impl Model {
         let fresh = MTicket {
             state: MState::Queued,
             since: now,
-            untimed: false,
+            clock_free: false,
             op,
             deadline: NEVER,
             records: Vec::new(),
@@ -396,7 +399,7 @@ impl Model {
         self.tickets.push(MTicket {
             state: MState::Queued,
             since: self.now,
-            untimed: true,
+            clock_free: true,
             op: NEVER,
             deadline: NEVER,
             records: Vec::new(),
@@ -409,11 +412,11 @@ impl Model {
 
     /// A clock-free grant's operation settled: given back without moving the clock if nobody
     /// waits, else at `now` with the usual expiry and grants.
-    fn release_untimed(&mut self, now: u64, id: usize, ok: bool) -> (bool, bool) {
+    fn release_clock_free(&mut self, now: u64, id: usize, ok: bool) -> (bool, bool) {
         let held = self
             .tickets
             .get(id)
-            .is_some_and(|t| t.state == MState::Active && t.untimed);
+            .is_some_and(|t| t.state == MState::Active && t.clock_free);
         let fast = held && self.queue.is_empty();
         let now = if fast { now } else { self.advance(now) };
         if !held {
@@ -437,19 +440,19 @@ impl Model {
         let Some((state, since)) = self
             .tickets
             .get(id)
-            .filter(|t| !t.untimed)
+            .filter(|t| !t.clock_free)
             .map(|t| (t.state, t.since))
         else {
             return Err(TicketError::Unknown);
         };
         let released = match state {
             MState::Active => Released::Completed,
-            MState::Zombie => Released::Zombie,
-            MState::Detached => Released::Detached,
+            MState::Zombie => Released::ZombieEnded,
+            MState::Detached => Released::AlreadyFreed,
             MState::Queued => return Err(TicketError::NotHeld),
             MState::Done => return Err(TicketError::Unknown),
         };
-        if released != Released::Detached {
+        if released != Released::AlreadyFreed {
             self.active -= 1;
             self.hold(now - since);
         }
@@ -465,7 +468,7 @@ impl Model {
 
     fn cancel(&mut self, now: u64, id: usize) -> Result<Cancelled, TicketError> {
         let now = self.advance(now);
-        let Some(t) = self.tickets.get(id).filter(|t| !t.untimed) else {
+        let Some(t) = self.tickets.get(id).filter(|t| !t.clock_free) else {
             return Err(TicketError::Unknown);
         };
         let out = match t.state {
@@ -476,7 +479,7 @@ impl Model {
             }
             MState::Active => {
                 self.tickets[id].state = MState::Zombie;
-                Cancelled::Detached
+                Cancelled::NowZombie
             }
             MState::Zombie | MState::Detached => return Ok(Cancelled::AlreadySettled),
             MState::Done => return Err(TicketError::Unknown),
@@ -709,8 +712,8 @@ impl Tracker {
                 let s = self.seen.get(id).copied();
                 match (s, r) {
                     (Some(Seen::Running { .. }), Ok(Released::Completed))
-                    | (Some(Seen::Zombie), Ok(Released::Zombie)) => self.active -= 1,
-                    (Some(Seen::Detached), Ok(Released::Detached)) => {}
+                    | (Some(Seen::Zombie), Ok(Released::ZombieEnded)) => self.active -= 1,
+                    (Some(Seen::Detached), Ok(Released::AlreadyFreed)) => {}
                     (Some(Seen::Waiting { .. }), Err(TicketError::NotHeld)) => return Ok(()),
                     // A clock-free grant has no ticket: nothing else can release it.
                     (Some(_), Err(TicketError::Unknown)) if self.fast[id] => return Ok(()),
@@ -728,7 +731,7 @@ impl Tracker {
                         self.seen[id] = Seen::Gone;
                         self.settle_waiter(id, "aborted")?;
                     }
-                    (Some(Seen::Running { .. }), Ok(Cancelled::Detached)) => {
+                    (Some(Seen::Running { .. }), Ok(Cancelled::NowZombie)) => {
                         self.seen[id] = Seen::Zombie;
                         self.settle_op(id, "aborted")?;
                     }
@@ -773,6 +776,9 @@ impl Tracker {
                     )?;
                 }
                 Err(Rejected::NoWait) => return Err("NoWait with a queue timeout > 0".into()),
+                Err(Rejected::WouldTimeOut { .. }) => {
+                    return Err("WouldTimeOut without rejectEarly".into())
+                }
             },
             (Action::TryAcquire, Ret::TryAcquire(r)) => {
                 let could = !self.closed
@@ -788,7 +794,7 @@ impl Tracker {
                     self.grant(id, NEVER, false)?;
                 }
             }
-            (Action::ReleaseUntimed { id, .. }, Ret::ReleaseUntimed(fast, done)) => {
+            (Action::ReleaseClockFree { id, .. }, Ret::ReleaseClockFree(fast, done)) => {
                 let held = self.fast.get(id) == Some(&true)
                     && matches!(self.seen[id], Seen::Running { .. });
                 let nobody_waits = self.waiting().next().is_none();
@@ -884,7 +890,7 @@ impl Sim {
                     } else {
                         OperationTimeout::PoolDefault
                     },
-                    deadline: None,
+                    ..Request::default()
                 };
                 let r = self.gate.submit(at, request);
                 Ret::Submit(r.map(|s| {
@@ -892,7 +898,10 @@ impl Sim {
                     let id = self.tickets.len();
                     self.tickets.push(t);
                     self.ids.insert(t, id);
-                    (matches!(s, Submitted::Granted(_)), id)
+                    (
+                        matches!(s, Submitted::Granted(_) | Submitted::GrantedNoDeadline(_)),
+                        id,
+                    )
                 }))
             }
             Action::Release { id, ok } => Ret::Release(self.gate.release(at, self.ticket(id), ok)),
@@ -902,10 +911,10 @@ impl Sim {
                 self.tickets.push(Ticket::from_bits(u64::MAX));
                 id
             })),
-            Action::ReleaseUntimed { ok, .. } => {
+            Action::ReleaseClockFree { ok, .. } => {
                 let fast = self.gate.try_release(ok);
-                let done = fast || self.gate.release_untimed(at, ok);
-                Ret::ReleaseUntimed(fast, done)
+                let done = fast || self.gate.release_clock_free(at, ok);
+                Ret::ReleaseClockFree(fast, done)
             }
             Action::Cancel { id } => Ret::Cancel(self.gate.cancel(at, self.ticket(id))),
             Action::AdvanceTo(_) | Action::AdvanceBy(_) | Action::Timer => {
@@ -928,7 +937,6 @@ impl Sim {
                 },
                 Event::OperationTimeout(t) => Ev::OperationTimeout(self.id_of(t)?),
                 Event::Closed(t) => Ev::Closed(self.id_of(t)?),
-                Event::Woken(t) => return Err(format!("unexpected Woken({t:?})")),
             });
         }
         self.gate
@@ -979,7 +987,7 @@ impl Sim {
             Action::Release { .. }
                 | Action::Cancel { .. }
                 | Action::Resize(_)
-                | Action::ReleaseUntimed { .. }
+                | Action::ReleaseClockFree { .. }
         );
         let mut applied = false;
         for &ev in events {
