@@ -35,7 +35,6 @@ struct Op {
     arrival: u64,
     service: u64,
     instance: u32,
-    failed_attempts: u32,
     ticket: Tk,
     stage: Stage,
     pool_since: u64,
@@ -120,30 +119,31 @@ pub struct Sim<'p> {
 impl<'p> Sim<'p> {
     /// A run of `plan`, with a gate of `gate_max` per instance, or without a gate (`None`).
     /// With `check`, every step verifies the gate's and the simulator's invariants (slow: for
-    /// tests).
-    pub fn new(plan: &'p Plan, gate_max: Option<u32>, check: bool) -> Sim<'p> {
+    /// tests). Refused when the core refuses the gate's options.
+    pub fn new(plan: &'p Plan, gate_max: Option<u32>, check: bool) -> Result<Sim<'p>, String> {
         let mut rng = Rng::new(plan.seed);
         let arrivals = Arrivals::new(plan, &mut rng);
+        let options = gate_max.map(|m| GateOptions {
+            max_connections: m,
+            max_queue: plan.max_queue,
+            queue_timeout_ms: plan.queue_timeout_ms,
+            max_retries: plan.retries,
+            retry_delay_ms: plan.retry_delay_ms,
+        });
         let instances = (0..plan.instances)
-            .map(|i| Instance {
-                cpu_free: 0,
-                host: (plan.hosts > 0).then(|| (i % plan.hosts) as usize),
-                gate: gate_max.map(|m| {
-                    GateDriver::new(GateOptions {
-                        max_connections: m,
-                        max_queue: plan.max_queue,
-                        queue_timeout_ms: plan.queue_timeout_ms,
-                        max_retries: plan.retries,
-                        retry_delay_ms: plan.retry_delay_ms,
-                    })
-                }),
-                gate_queued: 0,
-                armed: None,
-                tickets: HashMap::new(),
-                pool: ClientPool::default(),
+            .map(|i| {
+                Ok(Instance {
+                    cpu_free: 0,
+                    host: (plan.hosts > 0).then(|| (i % plan.hosts) as usize),
+                    gate: options.map(GateDriver::new).transpose()?,
+                    gate_queued: 0,
+                    armed: None,
+                    tickets: HashMap::new(),
+                    pool: ClientPool::default(),
+                })
             })
-            .collect();
-        Sim {
+            .collect::<Result<Vec<_>, String>>()?;
+        Ok(Sim {
             plan,
             rng,
             service: ServiceTimes::new(&plan.service),
@@ -170,7 +170,7 @@ impl<'p> Sim<'p> {
             check,
             checks: 0,
             settled_twice: 0,
-        }
+        })
     }
 
     fn push(&mut self, at: u64, kind: u8, id: u32) {
@@ -290,7 +290,6 @@ impl<'p> Sim<'p> {
             arrival: self.now,
             service,
             instance,
-            failed_attempts: 0,
             ticket: 0,
             stage: Stage::New,
             pool_since: 0,
@@ -346,13 +345,6 @@ impl<'p> Sim<'p> {
                         .remove(&tk)
                         .unwrap_or(0);
                     self.fail(op, Failure::QueueTimeout);
-                }
-                Happened::Woken(tk) => {
-                    let op = self.instances[inst as usize]
-                        .tickets
-                        .remove(&tk)
-                        .unwrap_or(0);
-                    self.submit(op);
                 }
             }
         }
@@ -529,18 +521,16 @@ impl<'p> Sim<'p> {
             self.fail(op, Failure::TooManyConnections);
             return;
         }
-        let failed = o.failed_attempts + 1;
         let i = &mut self.instances[inst];
         i.tickets.remove(&o.ticket);
         let after = i
             .gate
             .as_mut()
-            .map(|g| g.connection_refused(now, o.ticket, failed, random));
+            .map(|g| g.connection_refused(now, o.ticket, random));
         match after.unwrap_or(AfterFailure::GaveUp) {
             AfterFailure::Retry(tk) => {
                 self.retries += 1;
                 let o = &mut self.ops[op as usize];
-                o.failed_attempts = failed;
                 o.ticket = tk;
                 o.stage = Stage::Sleeping;
                 self.instances[inst].tickets.insert(tk, op);

@@ -3,14 +3,16 @@
 //! core's API is adapted here and nowhere else.
 //!
 //! The driving contract is the core's own: after each call that takes `now`, drain the events,
-//! then re-arm the single timer at [`GateDriver::next_deadline`].
+//! then re-arm the single timer at [`GateDriver::next_deadline`]. Retries are the core's: a
+//! refused connection is released with its error class, and the core either backs the same
+//! ticket off (it comes back as [`Happened::Granted`], or times out) or gives up.
 
 use poolgate_core::{
-    Config, Duration, ErrorClass, Event, Gate, Instant, Rejected, Request, RetryDecision,
-    RetryPolicy, Submitted,
+    Config, Duration, ErrorClass, Event, Gate, Instant, Outcome, Rejected, Released, Request,
+    RetryPolicy, RetryPolicyId, Submitted, Ticket,
 };
 
-/// A ticket, as the core packs it ([`poolgate_core::Ticket::to_bits`]).
+/// A ticket, as the core packs it ([`Ticket::to_bits`]).
 pub type Tk = u64;
 
 /// The gate's options, in the simulator's units.
@@ -44,18 +46,16 @@ pub enum Admit {
 /// An event from the gate.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Happened {
-    /// The queued ticket now holds a slot.
+    /// The ticket now holds a slot (after queueing, or after a retry's back-off).
     Granted(Tk),
-    /// The queued ticket waited past `queueTimeoutMs`.
+    /// The ticket waited past `queueTimeoutMs`.
     QueueTimeout(Tk),
-    /// The back-off of this (sleeping) ticket ended: submit again.
-    Woken(Tk),
 }
 
 /// After a failed attempt.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum AfterFailure {
-    /// Backing off under this ticket until [`Happened::Woken`].
+    /// Backing off under this ticket; [`Happened::Granted`] or a timeout follows.
     Retry(Tk),
     /// No further attempt.
     GaveUp,
@@ -65,7 +65,7 @@ pub enum AfterFailure {
 #[derive(Debug)]
 pub struct GateDriver {
     gate: Gate,
-    policy: RetryPolicy,
+    retry: RetryPolicyId,
 }
 
 fn at(us: u64) -> Instant {
@@ -73,30 +73,35 @@ fn at(us: u64) -> Instant {
 }
 
 impl GateDriver {
-    /// A gate with these options.
-    pub fn new(o: GateOptions) -> GateDriver {
-        GateDriver {
-            gate: Gate::new(Config {
-                max_connections: o.max_connections.max(1),
-                max_queue: o.max_queue,
-                queue_timeout: o.queue_timeout_ms.map(Duration::from_millis_f64),
-                ..Config::default()
-            }),
-            policy: RetryPolicy {
+    /// A gate with these options; refused (with the core's message) if the core refuses them.
+    pub fn new(o: GateOptions) -> Result<GateDriver, String> {
+        let config = Config::default()
+            .with_max_connections(f64::from(o.max_connections.max(1)))
+            .and_then(|c| c.with_max_queue(o.max_queue))
+            .map_err(|e| e.to_string())?
+            .with_queue_timeout(o.queue_timeout_ms.map(Duration::from_millis_f64));
+        let mut gate = Gate::new(config);
+        let retry = gate
+            .register_retry_policy(RetryPolicy {
                 max_retries: o.max_retries,
                 delay: Duration::from_millis_f64(o.retry_delay_ms),
                 ..RetryPolicy::default()
-            },
-        }
+            })
+            .map_err(|e| e.to_string())?;
+        Ok(GateDriver { gate, retry })
     }
 
     /// Asks for a slot at `now`.
     pub fn submit(&mut self, now: u64) -> Admit {
-        match self.gate.submit(at(now), Request::default()) {
-            Ok(Submitted::Granted(t)) => Admit::Now(t.to_bits()),
+        let request = Request {
+            retry: Some(self.retry),
+            ..Request::default()
+        };
+        match self.gate.submit(at(now), request) {
+            Ok(Submitted::Granted(t) | Submitted::GrantedNoDeadline(t)) => Admit::Now(t.to_bits()),
             Ok(Submitted::Queued(t)) => Admit::Later(t.to_bits()),
             Err(Rejected::QueueFull { .. }) => Admit::QueueFull,
-            Err(Rejected::NoWait | Rejected::Closed) => Admit::NoWait,
+            Err(_) => Admit::NoWait,
         }
     }
 
@@ -105,43 +110,29 @@ impl GateDriver {
         // A ticket this module handed out and that still holds its slot: the core accepts it.
         let _ = self
             .gate
-            .release(at(now), poolgate_core::Ticket::from_bits(tk), true);
+            .release_with(at(now), Ticket::from_bits(tk), Outcome::Ok, 0.0);
     }
 
     /// The operation holding `tk` failed for a reason that is not retried (the client pool's
     /// own timeout): give the slot back.
     pub fn gave_up(&mut self, now: u64, tk: Tk) {
+        let failed = Outcome::Failed(ErrorClass::Permanent);
         let _ = self
             .gate
-            .release(at(now), poolgate_core::Ticket::from_bits(tk), false);
+            .release_with(at(now), Ticket::from_bits(tk), failed, 0.0);
     }
 
     /// The operation holding `tk` could not get a server connection ("too many connections",
-    /// which never reached the server): give the slot back and ask the retry policy.
-    /// `failed_attempts` counts this one; `random` is in `[0, 1)`.
-    pub fn connection_refused(
-        &mut self,
-        now: u64,
-        tk: Tk,
-        failed_attempts: u32,
-        random: f64,
-    ) -> AfterFailure {
-        let _ = self
+    /// which never reached the server): the core frees the slot and decides on a retry.
+    /// `random` is in `[0, 1)`.
+    pub fn connection_refused(&mut self, now: u64, tk: Tk, random: f64) -> AfterFailure {
+        let refused = Outcome::Failed(ErrorClass::TooManyConnections);
+        match self
             .gate
-            .release(at(now), poolgate_core::Ticket::from_bits(tk), false);
-        match self.policy.decide(
-            failed_attempts,
-            ErrorClass::NotSent,
-            false,
-            at(now),
-            None,
-            random,
-        ) {
-            RetryDecision::RetryAt(wake) => match self.gate.schedule_retry(at(now), wake) {
-                Ok(t) => AfterFailure::Retry(t.to_bits()),
-                Err(_) => AfterFailure::GaveUp,
-            },
-            RetryDecision::GiveUp(_) => AfterFailure::GaveUp,
+            .release_with(at(now), Ticket::from_bits(tk), refused, random)
+        {
+            Ok(Released::Retrying { .. }) => AfterFailure::Retry(tk),
+            _ => AfterFailure::GaveUp,
         }
     }
 
@@ -153,7 +144,6 @@ impl GateDriver {
                 Event::QueueTimeout { ticket, .. } => {
                     Some(Happened::QueueTimeout(ticket.to_bits()))
                 }
-                Event::Woken(t) => Some(Happened::Woken(t.to_bits())),
                 // No operation timeout and no close() in a simulation.
                 Event::OperationTimeout(_) | Event::Closed(_) => continue,
             };
@@ -175,7 +165,7 @@ impl GateDriver {
         self.gate.stats().active_connections
     }
 
-    /// Waiters queued now.
+    /// Waiters queued now (retries back from their back-off included).
     pub fn queued(&self) -> u32 {
         self.gate.stats().queued_connections
     }

@@ -40,7 +40,7 @@ const MIN_QUEUE_TIMEOUT_MS: f64 = 1000.0;
 
 /// Runs one side of `plan`: with a gate of `gate_max` per instance, or without (`None`).
 pub fn simulate(plan: &Plan, gate_max: Option<u32>, check: bool) -> Result<Outcome, String> {
-    let mut o = Sim::new(plan, gate_max, check).run()?;
+    let mut o = Sim::new(plan, gate_max, check)?.run()?;
     o.gate_max = gate_max;
     Ok(o)
 }
