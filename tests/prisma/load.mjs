@@ -3,9 +3,10 @@
 // launches it (and starts a throwaway PostgreSQL when DATABASE_URL is not set); run it directly
 // with `node --import tsx load.mjs` after `npm run generate`.
 
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
+import { runFleet } from './lib/fleet.mjs';
 import { ALL, SCENARIOS } from './lib/scenarios.mjs';
 import { formatAlert, formatTable } from './lib/stats.mjs';
 
@@ -29,6 +30,11 @@ ${ALL.map((name) => `    ${name.padEnd(10)} ${SCENARIOS[name].about}`).join('\n'
   --alert-after MS     the gate's alerts fire once a condition held this long (saturatedForMs;
                        default 250, short enough for these runs; the pool's default is 10000)
   --no-alerts          no alerts
+  --instances K        K processes at once, each with its own Prisma client (and gate), sharing
+                       the operations; the server is watched from the parent
+  --samples FILE       measure each operation's SQL time; write the service times (ms, one a
+                       line) to FILE and add wait percentiles (latency minus SQL time)
+  --warmup N           N extra reads before the clock starts (a fresh process is slow at first)
   --json               results as JSON on stdout (progress stays on stderr)
   --quiet              no progress lines
 
@@ -59,6 +65,10 @@ function parse() {
         'monitor-url': { type: 'string' },
         'monitor-user': { type: 'string' },
         json: { type: 'boolean' },
+        instances: { type: 'string' },
+        samples: { type: 'string' },
+        'fleet-child': { type: 'boolean' },
+        warmup: { type: 'string' },
         quiet: { type: 'boolean' },
         'alert-after': { type: 'string' },
         'no-alerts': { type: 'boolean' },
@@ -103,9 +113,31 @@ function parse() {
     monitorUrl: v['monitor-url'] ?? process.env.ADMIN_DATABASE_URL ?? url,
     match: v['monitor-user'] === undefined ? undefined : { user: v['monitor-user'] },
     json: Boolean(v.json),
+    instances: int('instances', 1, 1),
+    samplesFile: v.samples,
+    fleetChild: Boolean(v['fleet-child']),
+    warmup: int('warmup', 0, 0),
     quiet: Boolean(v.quiet),
     alerts: v['no-alerts'] ? false : { saturatedForMs: int('alert-after', 250, 0) },
   };
+}
+
+/** A fleet child's options for one of the parent's modes (`gate` null: no gate). */
+function childArgs(o, gate) {
+  const args = gate === null ? ['--no-gate'] : ['--gate', String(gate)];
+  args.push('--pool', String(o.pgPoolMax), '--via', o.via, '--url', o.url, '--quiet');
+  args.push('--queue-timeout', String(o.queueTimeoutMs));
+  args.push('--retries', String(o.retry.maxRetries), '--delay', String(o.retry.delay));
+  args.push('--warmup', String(o.warmup));
+  return args;
+}
+
+/** A fleet child tells its parent it has warmed up, and starts when the parent says go. */
+function readySetGo() {
+  return new Promise((resolve) => {
+    process.once('message', (m) => m === 'go' && resolve());
+    process.send('ready');
+  });
 }
 
 /** Creates the tables if missing (idempotent SQL, run through pg: no Prisma CLI needed). */
@@ -144,20 +176,27 @@ async function main() {
     const s = SCENARIOS[name];
     const columns = [];
     for (const gate of o.modes) {
-      const r = await runLoad({
-        ...o,
-        scenario: name,
-        ops: o.ops ?? s.ops,
-        mix: s.mix,
-        terminateAt: s.terminateAt,
-        gate,
-        onProgress: progress,
-        onAlert: (a, label) => {
-          if (o.quiet) return;
-          if (process.stderr.isTTY) process.stderr.write('\r\x1b[K');
-          console.error(formatAlert(a, label));
-        },
-      });
+      const ops = o.ops ?? s.ops;
+      const r =
+        o.instances > 1
+          ? await runFleet({ ...o, scenario: name, ops, args: childArgs(o, gate) })
+          : await runLoad({
+              ...o,
+              scenario: name,
+              ops,
+              mix: s.mix,
+              terminateAt: s.terminateAt,
+              gate,
+              onProgress: progress,
+              onAlert: (a, label) => {
+                if (o.quiet) return;
+                if (process.stderr.isTTY) process.stderr.write('\r\x1b[K');
+                console.error(formatAlert(a, label));
+              },
+              timing: o.samplesFile !== undefined || o.fleetChild,
+              monitor: !o.fleetChild,
+              beforeStart: o.fleetChild ? readySetGo : undefined,
+            });
       if (!o.quiet && process.stderr.isTTY) process.stderr.write('\n');
       columns.push(r);
       results.push(r);
@@ -174,7 +213,12 @@ async function main() {
       }
     }
   }
+  if (o.samplesFile !== undefined) {
+    const service = results.flatMap((r) => r.samples?.service ?? []);
+    await writeFile(o.samplesFile, `${service.map((v) => v.toFixed(3)).join('\n')}\n`);
+  }
   if (o.json) console.log(JSON.stringify(results, null, 2));
+  if (o.fleetChild) process.disconnect();
   const stuck = results.filter((r) => r.timedOut);
   if (stuck.length > 0) {
     fail(`${stuck.map((r) => `${r.scenario} ${r.label}: ${r.unsettled} unsettled`).join('; ')}`, 1);

@@ -9,6 +9,7 @@ import { errorKey } from './errors.mjs';
 import { startMonitor, waitForIdleServer } from './monitor.mjs';
 import { operation } from './scenarios.mjs';
 import { percentile } from './stats.mjs';
+import { timedCall, timeGate } from './timing.mjs';
 
 /** Resolves after `ms` with `value`, without keeping the process alive. */
 function after(ms, value) {
@@ -22,7 +23,10 @@ function after(ms, value) {
  * `terminateAt` (fraction done at which the load's backends are terminated), `gate` (poolgate's
  * maxConnections, or null for no gate), `pgPoolMax` (the pg pool size), `via` ('proxy' or
  * 'extension'), `queueTimeoutMs`, `retry`, `timeoutMs` (give up waiting after it), `onProgress`
- * (called with a status line every `progressMs`).
+ * (called with a status line every `progressMs`), `timing` (measure each operation's slot time (lib/timing.mjs):
+ * adds `waitP50`/`waitP99` and `samples` { service, latency, wait } in ms), `monitor` (false: no
+ * server monitor and no idle wait, for a fleet child watched by its parent), `beforeStart`
+ * (awaited after the warm-up, just before the clock starts), `warmup` (extra reads before it).
  */
 export async function runLoad(options) {
   const {
@@ -42,13 +46,18 @@ export async function runLoad(options) {
     progressMs = 1000,
     alerts,
     onAlert,
+    timing = false,
+    monitor: watch = true,
+    beforeStart,
+    warmup = 0,
   } = options;
   const match = options.match ?? { applicationName: APP_NAME };
   const label = gateMax ? `poolgate (max ${gateMax})` : 'without gate';
 
-  await waitForIdleServer({ url: monitorUrl, match });
+  if (watch) await waitForIdleServer({ url: monitorUrl, match });
   const prisma = newPrisma({ url, max: pgPoolMax });
   const gate = gateMax ? newGate({ maxConnections: gateMax, queueTimeoutMs, alerts }) : null;
+  if (gate && timing) timeGate(gate);
   // Alerts as they fire, with the second of the run they fired at.
   const fired = [];
   let t0 = performance.now();
@@ -60,10 +69,26 @@ export async function runLoad(options) {
   const db = gate ? gated(prisma, gate, { via, retry }) : prisma;
   // Warm up outside the measurement: the first call loads Prisma's query compiler.
   await prisma.user.count().catch(() => {});
-  const monitor = await startMonitor({ url: monitorUrl, match });
+  // More warm-up on request (`warmup` reads, one at a time so the pg pool keeps one
+  // connection): a fresh process runs its first hundred operations several times slower while
+  // the JIT compiles Prisma's code.
+  for (let i = 0; i < warmup; i += 1) {
+    await operation('reads', prisma, i, 'warmup').catch(() => {});
+  }
+  const monitor = watch
+    ? await startMonitor({ url: monitorUrl, match })
+    : {
+        current: '-',
+        peak: undefined,
+        stop: async () => ({ peak: undefined }),
+        terminate: async () => 0,
+      };
+  await beforeStart?.();
   const runId = `${scenario}-${randomUUID().slice(0, 8)}`;
 
   const latencies = [];
+  const services = [];
+  const waits = [];
   const errors = {};
   let done = 0;
   let failed = 0;
@@ -81,7 +106,14 @@ export async function runLoad(options) {
     Array.from({ length: ops }, async (_, i) => {
       const start = performance.now();
       try {
-        await operation(mix, db, i, runId);
+        if (timing) {
+          const { serviceMs } = await timedCall(() => operation(mix, db, i, runId));
+          const latency = performance.now() - start;
+          services.push(serviceMs);
+          waits.push(Math.max(0, latency - serviceMs));
+        } else {
+          await operation(mix, db, i, runId);
+        }
         latencies.push(performance.now() - start);
       } catch (err) {
         failed += 1;
@@ -112,6 +144,14 @@ export async function runLoad(options) {
   await Promise.race([prisma.$disconnect(), after(10_000)]);
 
   latencies.sort((a, b) => a - b);
+  waits.sort((a, b) => a - b);
+  const timings = timing
+    ? {
+        waitP50: percentile(waits, 50),
+        waitP99: percentile(waits, 99),
+        samples: { service: services, latency: latencies, wait: waits },
+      }
+    : {};
   return {
     label,
     scenario,
@@ -132,5 +172,6 @@ export async function runLoad(options) {
     peakServer: peak,
     wallMs,
     alerts: fired,
+    ...timings,
   };
 }
