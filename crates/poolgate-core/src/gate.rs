@@ -71,6 +71,8 @@ pub struct Gate {
     untimed: u32,
     sleeping: u32,
     closed: bool,
+    /// Slots this instance may use from a fleet lease (`None`: no fleet limit).
+    fleet_limit: Option<u32>,
     now: Instant,
     metrics: Metrics,
     wait: Histogram,
@@ -90,6 +92,7 @@ impl Gate {
             untimed: 0,
             sleeping: 0,
             closed: false,
+            fleet_limit: None,
             now: Instant::ZERO,
             metrics: Metrics::default(),
             wait: Histogram::default(),
@@ -305,6 +308,24 @@ impl Gate {
         Ok(())
     }
 
+    /// Sets the slots a fleet lease lets this instance use (`None`: no fleet limit). The gate
+    /// then runs at most `min(maxConnections, fleet limit)` operations; like
+    /// [`Gate::set_max_connections`], growing grants waiters at once and shrinking lets running
+    /// operations finish.
+    pub fn set_fleet_limit(&mut self, now: Instant, limit: Option<u32>) {
+        let now = self.advance(now);
+        self.fleet_limit = limit;
+        self.grant_waiters(now);
+    }
+
+    /// The limit in force: `maxConnections`, lowered by a fleet lease if there is one.
+    fn limit(&self) -> u32 {
+        match self.fleet_limit {
+            Some(f) => f.min(self.config.max_connections),
+            None => self.config.max_connections,
+        }
+    }
+
     /// Rejects every waiter and back-off at once (as [`Event::Closed`]) and refuses new work.
     /// Running operations finish normally and are released as usual.
     pub fn close(&mut self, now: Instant) {
@@ -329,7 +350,7 @@ impl Gate {
             active_connections: self.active,
             max_connections: self.config.max_connections,
             queued_connections: self.waiters.queued(),
-            available_connections: self.config.max_connections.saturating_sub(self.active),
+            available_connections: self.limit().saturating_sub(self.active),
         }
     }
 
@@ -413,7 +434,7 @@ impl Gate {
 
     /// Hands free slots to the oldest waiters.
     fn grant_waiters(&mut self, now: Instant) {
-        while self.active < self.config.max_connections {
+        while self.active < self.limit() {
             let Some(ticket) = self.waiters.front() else {
                 break;
             };
@@ -461,7 +482,7 @@ impl Gate {
     /// after `advance` a waiter only remains if every slot is taken, so the queue check is
     /// implied there, and stated as the rule).
     fn slot_free(&self) -> bool {
-        self.waiters.queued() == 0 && self.active < self.config.max_connections
+        self.waiters.queued() == 0 && self.active < self.limit()
     }
 
     fn make_zombie(&mut self, ticket: Ticket) {
@@ -516,7 +537,7 @@ impl Gate {
             (self.waiters.queued() == queued, "queued count drifted"),
             (order.len() as u32 == queued, "queue links lost an entry"),
             (
-                queued == 0 || self.active >= self.config.max_connections,
+                queued == 0 || self.active >= self.limit(),
                 "lost wake-up: a slot is free while a waiter waits",
             ),
             (

@@ -57,6 +57,7 @@
 pub mod classify;
 pub mod config;
 mod event;
+pub mod fleet;
 mod gate;
 mod histogram;
 pub mod retry;
