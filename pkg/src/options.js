@@ -8,6 +8,7 @@ export const POOL_OPTIONS = [
   'queueTimeoutMs',
   'operationTimeoutMs',
   'releaseOnTimeout',
+  'fleet',
 ];
 export const RUN_OPTIONS = ['signal', 'timeoutMs', 'idempotent', 'retry'];
 export const RETRY_ONLY_OPTIONS = ['maxDelayMs', 'jitter', 'deadlineMs'];

@@ -27,6 +27,7 @@ import {
   requiredNumber,
 } from './options.js';
 import { runWithRetry, retryPolicyFrom } from './retry.js';
+import { FleetDriver } from './fleet/lease.js';
 
 /** Events and queued submissions carry a kind above bit 48 of the ticket. */
 const KIND = 2 ** 48;
@@ -90,6 +91,7 @@ export class ConnectionPool {
   #timerAt = Infinity;
   #clockFree; // no default operation timeout: uncontended calls need no clock
   #sinceTimed = 0; // plain calls since the last one that took the timed path
+  #fleet = null; // FleetDriver when the `fleet` option is set
   #onTimer = () => {
     this.#timer = null;
     this.#timerAt = Infinity;
@@ -116,6 +118,11 @@ export class ConnectionPool {
       optionalBoolean('releaseOnTimeout', o.releaseOnTimeout),
     );
     this.#clockFree = !this.#gate.hasOperationTimeout;
+    if (o.fleet !== undefined) {
+      const g = this.#gate;
+      this.#fleet = new FleetDriver(o.fleet, g, g.maxConnections, clock, () => this.#afterCall());
+      this.#afterCall();
+    }
   }
 
   /**
@@ -180,7 +187,9 @@ export class ConnectionPool {
 
   /** Totals, gauges and wait/hold percentiles (ms) beyond `getPoolStats()`. */
   getMetrics() {
-    return this.#gate.metrics();
+    const m = this.#gate.metrics();
+    if (this.#fleet !== null) m.fleet = this.#fleet.metrics();
+    return m;
   }
 
   /** Changes the limit while running; waiters are granted at once if it grows. */
@@ -193,6 +202,7 @@ export class ConnectionPool {
   close() {
     this.#gate.close(clock());
     this.#afterCall();
+    this.#fleet?.close();
   }
 
   // ---- driver internals (used by retry.js) ---------------------------------------------
@@ -444,6 +454,10 @@ export class ConnectionPool {
 
   /** One timer for the whole pool, at the core's next deadline; none when idle. */
   #arm() {
+    if (this.#fleet !== null) {
+      this.#fleet.sync();
+      this.#drain();
+    }
     const at = this.#gate.pollTimeout();
     if (at === this.#timerAt) return;
     if (at === Infinity) {

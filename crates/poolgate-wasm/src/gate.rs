@@ -17,7 +17,7 @@ use wasm_bindgen::prelude::*;
 /// `pollTimeout()`.
 #[wasm_bindgen(js_name = Gate)]
 pub struct WasmGate {
-    inner: Gate,
+    pub(crate) inner: Gate,
     /// Wait time of the last `QueueTimeout` event returned by `pollEvent`.
     last_waited_ms: f64,
 }

@@ -15,9 +15,11 @@
 
 pub mod codes;
 mod errors;
+mod fleet;
 mod gate;
 mod metrics;
 mod retry;
 
+pub use fleet::WasmFleet;
 pub use gate::WasmGate;
 pub use retry::{classify_error, WasmRetryPolicy};
