@@ -17,7 +17,7 @@ const env = process.env;
 const max = Number(env.MAX ?? 15);
 const ops = Number(env.OPS ?? 2000);
 const concurrency = Number(env.CONCURRENCY ?? 60);
-const sleepS = Number(env.SLEEP_MS ?? 5) / 1000;
+const sleepSql = `SELECT 1::int AS one FROM pg_sleep(${Number(env.SLEEP_MS ?? 5) / 1000})`;
 const fleetLimit = env.FLEET_LIMIT === undefined ? undefined : Number(env.FLEET_LIMIT);
 const out = (o) => process.stdout.write(`${JSON.stringify({ name: env.NAME, ...o })}\n`);
 
@@ -66,12 +66,13 @@ async function lane() {
     try {
       await gate.run(() => {
         maxWaitMs = Math.max(maxWaitMs, performance.now() - asked);
-        return prisma.$queryRaw`SELECT pg_sleep(${sleepS})`;
+        return prisma.$queryRawUnsafe(sleepSql);
       });
       ok += 1;
     } catch (e) {
       const key = e.code ?? e.name ?? 'Error';
       errors[key] = (errors[key] ?? 0) + 1;
+      if (errors[key] === 1) out({ type: 'error', key, message: String(e.message).slice(-300) });
     }
   }
 }
