@@ -414,9 +414,11 @@ impl Fleet {
     /// the pending request's timeout, the lease's end, or the next renewal, poll or retry.
     /// After those calls it is always later than `now`, so a timer never spins.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        let lapse = (self.stats.mode == FleetMode::Leased && self.held > 0)
-            .then_some(self.valid_until)
-            .unwrap_or(Instant::NEVER);
+        let lapse = if self.stats.mode == FleetMode::Leased && self.held > 0 {
+            self.valid_until
+        } else {
+            Instant::NEVER
+        };
         let at = match self.in_flight {
             Some(f) => f.sent.saturating_add(self.config.request_timeout),
             None if self.idle() => Instant::NEVER,

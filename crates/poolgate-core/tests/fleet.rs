@@ -160,7 +160,7 @@ impl World {
                     // The driver's timer must move on, or it would spin.
                     let again = self.insts[i].fleet.poll_timeout().map(|x| x.as_micros());
                     assert!(
-                        again.is_none_or(|x| x > self.local(i).as_micros()),
+                        again.map_or(true, |x| x > self.local(i).as_micros()),
                         "instance {i}: timer did not move past now: {:?}",
                         self.insts[i].fleet.stats(self.local(i))
                     );

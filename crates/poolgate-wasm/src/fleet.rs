@@ -131,7 +131,13 @@ impl WasmFleet {
         others_waiting: f64,
         instances: f64,
     ) {
-        let n = |v: f64| if v.is_finite() && v > 0.0 { v as u32 } else { 0 };
+        let n = |v: f64| {
+            if v.is_finite() && v > 0.0 {
+                v as u32
+            } else {
+                0
+            }
+        };
         let ttl = if ttl_ms.is_finite() && ttl_ms > 0.0 {
             Duration::from_millis_f64(ttl_ms)
         } else {

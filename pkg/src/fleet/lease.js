@@ -121,8 +121,16 @@ export class FleetDriver {
       await this.#trimTo();
       const args = [this.#id, seq, want, waiting ? 1 : 0, this.#limit, this.#leaseMs];
       const r = await this.#run(this.#keys, args);
-      if (!Array.isArray(r) || r.length < 4) throw new Error(`unexpected store reply ${describe(r)}`);
-      this.#core.onReply(this.#clock(), seq, Number(r[0]), Number(r[1]), Number(r[2]), Number(r[3]));
+      if (!Array.isArray(r) || r.length < 4)
+        throw new Error(`unexpected store reply ${describe(r)}`);
+      this.#core.onReply(
+        this.#clock(),
+        seq,
+        Number(r[0]),
+        Number(r[1]),
+        Number(r[2]),
+        Number(r[3]),
+      );
       this.#lastError = null;
     } catch (e) {
       this.#lastError = e;
@@ -179,7 +187,8 @@ export class FleetDriver {
   /** `{ mode, held, usable, requests, failures, fallbacks, othersWaiting, instances, lastError }`. */
   metrics() {
     const s = this.#core.stats(this.#clock());
-    s.lastError = this.#lastError === null ? null : String(this.#lastError.message ?? this.#lastError);
+    s.lastError =
+      this.#lastError === null ? null : String(this.#lastError.message ?? this.#lastError);
     return s;
   }
 }

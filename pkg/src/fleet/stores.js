@@ -17,8 +17,7 @@ export function storeOf(client) {
     }
     if (typeof client.sendCommand === 'function') {
       // node-redis
-      return (keys, args) =>
-        client.eval(LEASE_SCRIPT, { keys, arguments: args.map(String) });
+      return (keys, args) => client.eval(LEASE_SCRIPT, { keys, arguments: args.map(String) });
     }
     if (typeof client.evalsha === 'function' && typeof client.pipeline === 'function') {
       // @upstash/redis

@@ -15,7 +15,6 @@ import { startMonitor, waitForIdleServer } from '../lib/monitor.mjs';
 import { startInstance } from './instances.mjs';
 import { startUpstashRest } from './upstash-rest.mjs';
 
-const url = process.env.DATABASE_URL;
 const adminUrl = process.env.ADMIN_DATABASE_URL;
 const match = { applicationName: APP_NAME };
 const LIMIT = 16;
@@ -59,7 +58,10 @@ test('the same four processes without the fleet limit overrun the server', async
   const insts = [1, 2, 3, 4].map((i) => startInstance(`n${i}`, env));
   const reports = await Promise.all(insts.map((i) => i.done));
   const { peak } = await monitor.stop();
-  const errors = reports.reduce((n, r) => n + Object.values(r.errors).reduce((a, b) => a + b, 0), 0);
+  const errors = reports.reduce(
+    (n, r) => n + Object.values(r.errors).reduce((a, b) => a + b, 0),
+    0,
+  );
   const kinds = insts.flatMap((i) => i.events.filter((e) => e.type === 'error'));
   console.log(JSON.stringify({ peak, errors, kinds, reports }, null, 0));
   // What the fleet limit prevents: more than the server allows, hence refused connections.
@@ -149,7 +151,10 @@ test('Redis stopped and restarted mid-run: every caller settles, instances fall 
     assert.deepEqual(r.errors, {});
     assert.ok(r.fleet.fallbacks >= 1 && r.fleet.mode === 'leased', JSON.stringify(r.fleet));
   }
-  assert.ok(servedDuring.every((n) => n > 0), `served during the outage: ${servedDuring}`);
+  assert.ok(
+    servedDuring.every((n) => n > 0),
+    `served during the outage: ${servedDuring}`,
+  );
   assert.ok(peak <= LIMIT, `peak server connections after recovery ${peak} <= ${LIMIT}`);
   assert.ok(maxLeased <= LIMIT, `leases after recovery ${maxLeased} <= ${LIMIT}`);
 });

@@ -33,7 +33,8 @@ export async function startUpstashRest({ redisUrl, token = 'test-token', port = 
       res.end(JSON.stringify(body));
     };
     if (req.method !== 'POST') return send(405, { error: 'POST only' });
-    if (req.headers.authorization !== `Bearer ${token}`) return send(401, { error: 'Unauthorized' });
+    if (req.headers.authorization !== `Bearer ${token}`)
+      return send(401, { error: 'Unauthorized' });
     let raw = '';
     for await (const chunk of req) raw += chunk;
     let body;

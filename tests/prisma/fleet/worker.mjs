@@ -87,7 +87,12 @@ const ticker = setInterval(() => out({ type: 'state', ...state() }), 100);
 const t0 = performance.now();
 await Promise.all(Array.from({ length: concurrency }, lane));
 clearInterval(ticker);
-out({ type: 'done', ms: Math.round(performance.now() - t0), maxWaitMs: Math.round(maxWaitMs), ...state() });
+out({
+  type: 'done',
+  ms: Math.round(performance.now() - t0),
+  maxWaitMs: Math.round(maxWaitMs),
+  ...state(),
+});
 gate.close();
 await new Promise((r) => setTimeout(r, 200));
 await prisma.$disconnect();
