@@ -3,7 +3,8 @@
 // Prints errors, peak server connections (pg_stat_activity) and time for each.
 //
 //   node --import tsx fleet/load-instances.mjs --instances 4 [--ops 1500] [--concurrency 60]
-//        [--max 15] [--fleet-limit 16] [--only fleet|local]
+//        [--max 15] [--fleet-limit 16] [--only fleet|local] [--check]
+// --check: exit 1 unless the fleet run had 0 errors and at most --fleet-limit server connections.
 // Needs DATABASE_URL, ADMIN_DATABASE_URL (to read pg_stat_activity) and REDIS_URL.
 
 import { parseArgs } from 'node:util';
@@ -19,6 +20,7 @@ const { values } = parseArgs({
     max: { type: 'string', default: '15' },
     'fleet-limit': { type: 'string', default: '16' },
     only: { type: 'string' },
+    check: { type: 'boolean', default: false },
   },
   allowPositionals: true,
 });
@@ -60,4 +62,16 @@ console.log('|---|---|---|---|---|---|');
 for (const r of rows) {
   const name = r.label === 'fleet' ? `${gate}, fleet limit ${values['fleet-limit']}` : gate;
   console.log(`| ${name} | ${r.ok} | ${r.errors} | ${r.peak} | ${r.seconds} | ${r.perInstance} |`);
+}
+
+const fleetRow = rows.find((r) => r.label === 'fleet');
+if (values.check && fleetRow !== undefined) {
+  const limit = Number(values['fleet-limit']);
+  if (fleetRow.errors > 0 || fleetRow.peak > limit) {
+    console.error(
+      `FAIL: the fleet run had ${fleetRow.errors} errors, peak ${fleetRow.peak} > ${limit}?`,
+    );
+    process.exit(1);
+  }
+  console.log(`ok: with the fleet limit, 0 errors and at most ${limit} server connections`);
 }
