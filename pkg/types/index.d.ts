@@ -47,6 +47,53 @@ export interface PoolMetrics {
    * reads no clock, so only one such call in 32 is timed here; every other call is.
    */
   hold: Percentiles;
+  /** Present when the pool has a `fleet` option. */
+  fleet?: FleetMetrics;
+}
+
+/** Where a fleet lease stands (`getMetrics().fleet`). */
+export interface FleetMetrics {
+  /** `joining` (no answer from the store yet), `leased`, or `fallback` (store unreachable). */
+  mode: 'joining' | 'leased' | 'fallback';
+  /** Slots the store counts for this instance. */
+  held: number;
+  /** Slots the gate may use now. */
+  usable: number;
+  requests: number;
+  failures: number;
+  fallbacks: number;
+  /** Other instances whose callers wait, at the last answer. */
+  othersWaiting: number;
+  /** Instances sharing the key, at the last answer. */
+  instances: number;
+  /** Message of the last store failure, or null. */
+  lastError: string | null;
+}
+
+/** One limit for every pool that shares `key` in Redis. */
+export interface FleetOptions {
+  /** A connected node-redis or ioredis client, or an Upstash `Redis` (`@upstash/redis`). */
+  store: unknown;
+  /** Names the limit shared by the fleet, e.g. 'db-main'. */
+  key: string;
+  /** Slots the whole fleet may hold at once. */
+  limit: number;
+  /** Lease time in ms; a crashed instance's slots return within it. Default 10,000. */
+  leaseMs?: number;
+  /** Local limit while the store is unreachable and no lease is valid. Default 1. */
+  fallbackMaxConnections?: number;
+  /** Slots leased at a time. Default a quarter of maxConnections (at least 1). */
+  block?: number;
+  /** How often a waiting instance asks again, ms. Default 100. */
+  pollMs?: number;
+  /** A store call slower than this counts as failed, ms. Default min(1000, leaseMs / 4). */
+  requestTimeoutMs?: number;
+  /** Back-off between attempts after a failure, ms. Default 500. */
+  retryMs?: number;
+  /** Close idle connections beyond `keep` (called before every lease change and after answers). */
+  trimConnections?: (keep: number) => unknown;
+  /** Called when the mode changes (e.g. to 'fallback' when Redis is unreachable). */
+  onStateChange?: (change: { from: string; to: string; error: unknown }) => void;
 }
 
 export interface PoolOptions {
@@ -60,6 +107,8 @@ export interface PoolOptions {
   operationTimeoutMs?: number;
   /** Free the slot when an operation times out although its query may still run. Default false. */
   releaseOnTimeout?: boolean;
+  /** Lease slots from Redis so every instance sharing `fleet.key` stays within `fleet.limit`. */
+  fleet?: FleetOptions;
 }
 
 export interface RetryOptions {
