@@ -288,7 +288,7 @@ impl Fleet {
 
     /// How many slots this instance wants to hold, given its demand.
     fn target(&self) -> u32 {
-        let demand = self.active + self.queued;
+        let demand = self.active.saturating_add(self.queued);
         if self.closed {
             return self.active;
         }
@@ -297,7 +297,7 @@ impl Fleet {
         } else {
             // A block spare above demand, rounded to whole blocks.
             let b = self.config.block;
-            (demand / b + 1) * b
+            (demand / b).saturating_add(1).saturating_mul(b)
         };
         want.max(self.active).min(self.config.local_max)
     }
@@ -545,7 +545,7 @@ impl Store {
                 (Some(mine), Some(h)) => mine < h,
                 (None, Some(_)) => false,
             };
-            let free = limit.saturating_sub(others + e.held);
+            let free = limit.saturating_sub(others.saturating_add(e.held));
             if allowed && free > 0 {
                 e.held += (req.want - e.held).min(free);
                 e.ticket = None;

@@ -8,6 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { test } from 'node:test';
 import { Redis as Upstash } from '@upstash/redis';
+import IORedis from 'ioredis';
 import { ConnectionPool } from 'poolgate';
 import { createClient } from 'redis';
 import { APP_NAME } from '../lib/db.mjs';
@@ -196,6 +197,41 @@ test('the Upstash REST adapter, against an HTTP endpoint speaking its protocol: 
     for (const m of metrics) assert.equal(m.fallbacks, 0, JSON.stringify(m));
   } finally {
     await rest.close();
+  }
+});
+
+test('node-redis and ioredis clients share one fleet limit (the same script)', async () => {
+  const nodeRedis = createClient({ url: process.env.REDIS_URL });
+  await nodeRedis.connect();
+  const ioredis = new IORedis(process.env.REDIS_URL);
+  try {
+    const key = freshKey();
+    const limit = 3;
+    const pools = [nodeRedis, ioredis].map(
+      (store) => new ConnectionPool({ maxConnections: 3, fleet: { store, key, limit } }),
+    );
+    let running = 0;
+    let peak = 0;
+    const op = async () => {
+      running += 1;
+      peak = Math.max(peak, running);
+      await sleep(2);
+      running -= 1;
+    };
+    const results = await Promise.allSettled(
+      Array.from({ length: 300 }, (_, i) => pools[i % 2].run(op)),
+    );
+    const metrics = pools.map((p) => p.getMetrics().fleet);
+    for (const p of pools) p.close();
+    console.log(JSON.stringify({ peak, metrics }));
+    assert.equal(results.filter((r) => r.status === 'fulfilled').length, 300);
+    assert.ok(peak <= limit, `at most ${limit} at once across the pools, saw ${peak}`);
+    for (const m of metrics) {
+      assert.ok(m.requests > 0 && m.failures === 0, JSON.stringify(m));
+    }
+  } finally {
+    await nodeRedis.quit();
+    ioredis.disconnect();
   }
 });
 
