@@ -11,6 +11,7 @@ export const POOL_OPTIONS = [
   'adaptive',
   'rejectEarly',
   'alerts',
+  'fleet',
 ];
 const POOL_NUMBERS = ['maxConnections', 'maxQueue', 'queueTimeoutMs', 'operationTimeoutMs'];
 const POOL_BOOLEANS = ['releaseOnTimeout', 'rejectEarly'];

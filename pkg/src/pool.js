@@ -38,6 +38,7 @@ import {
 } from './options.js';
 import { PoolEvents } from './events.js';
 import { bindSlot, heldBy, nesting, runOnHeldSlot } from './context.js';
+import { FleetDriver } from './fleet/lease.js';
 
 /** Success, for `Gate.release` (failures pass their `ERROR_CLASS` code). */
 const OK = -1;
@@ -117,6 +118,7 @@ export class ConnectionPool {
   #clockFree; // the core allows clock-free grants: uncontended calls need no clock
   #sinceTimed = 0; // plain calls since the last one that took the timed path
   #events;
+  #fleet = null; // FleetDriver when the `fleet` option is set
   #onTimer = () => {
     this.#timer = null;
     this.#timerAt = Infinity;
@@ -147,6 +149,13 @@ export class ConnectionPool {
       this.#gate.active,
       this.#gate.maxConnections,
     ]);
+    if (options?.fleet !== undefined) {
+      const g = this.#gate;
+      this.#fleet = new FleetDriver(options.fleet, g, g.maxConnections, clock, () =>
+        this.#afterCall(),
+      );
+      this.#afterCall();
+    }
   }
 
   /**
@@ -231,7 +240,9 @@ export class ConnectionPool {
 
   /** Totals, gauges and wait/hold percentiles (ms) beyond `getPoolStats()`. */
   getMetrics() {
-    return this.#gate.metrics();
+    const m = this.#gate.metrics();
+    if (this.#fleet !== null) m.fleet = this.#fleet.metrics();
+    return m;
   }
 
   /** Listens to 'release' ({ waitMs, holdMs, ok } per settled operation) or 'alert'. */
@@ -255,6 +266,7 @@ export class ConnectionPool {
     this.#gate.close(clock());
     this.#events.stop();
     this.#afterCall();
+    this.#fleet?.close();
   }
 
   // ---- driver internals -------------------------------------------------------------------
@@ -537,6 +549,10 @@ export class ConnectionPool {
 
   /** One timer for the whole pool, at the core's next deadline; none when idle. */
   #arm() {
+    if (this.#fleet !== null) {
+      this.#fleet.sync();
+      this.#drain();
+    }
     const at = this.#gate.pollTimeout();
     if (at === this.#timerAt) return;
     if (at === Infinity) {

@@ -33,6 +33,16 @@ export interface PoolMetrics {
   aborted: number;
   rejectedClosed: number;
   retries: number;
+  /** Callers refused at once by early rejection (`rejectEarly`). */
+  rejectedEarly: number;
+  /** Operations that failed with a "too many connections" error. */
+  tooManyConnections: number;
+  /** Times the adaptive limit was cut. */
+  limitCuts: number;
+  /** The limit in force: `maxConnections`, or less while the adaptive limit is cut or a fleet lease allows fewer. */
+  effectiveLimit: number;
+  /** The wait predicted for a caller that has to queue now (once 20 hold times were seen). */
+  predictedWaitMs?: number;
   /** Slots held by operations whose caller was already rejected (timeout or abort). */
   zombies: number;
   /** Retry back-offs in progress. */
@@ -47,6 +57,53 @@ export interface PoolMetrics {
    * reads no clock, so only one such call in 32 is timed here; every other call is.
    */
   hold: Percentiles;
+  /** Present when the pool has a `fleet` option. */
+  fleet?: FleetMetrics;
+}
+
+/** Where a fleet lease stands (`getMetrics().fleet`). */
+export interface FleetMetrics {
+  /** `joining` (no answer from the store yet), `leased`, or `fallback` (store unreachable). */
+  mode: 'joining' | 'leased' | 'fallback';
+  /** Slots the store counts for this instance. */
+  held: number;
+  /** Slots the gate may use now. */
+  usable: number;
+  requests: number;
+  failures: number;
+  fallbacks: number;
+  /** Other instances whose callers wait, at the last answer. */
+  othersWaiting: number;
+  /** Instances sharing the key, at the last answer. */
+  instances: number;
+  /** Message of the last store failure, or null. */
+  lastError: string | null;
+}
+
+/** One limit for every pool that shares `key` in Redis. */
+export interface FleetOptions {
+  /** A connected node-redis or ioredis client, or an Upstash `Redis` (`@upstash/redis`). */
+  store: unknown;
+  /** Names the limit shared by the fleet, e.g. 'db-main'. */
+  key: string;
+  /** Slots the whole fleet may hold at once. */
+  limit: number;
+  /** Lease time in ms; a crashed instance's slots return within it. Default 10,000. */
+  leaseMs?: number;
+  /** Local limit while the store is unreachable and no lease is valid. Default 1. */
+  fallbackMaxConnections?: number;
+  /** Slots leased at a time. Default a quarter of maxConnections (at least 1). */
+  block?: number;
+  /** How often a waiting instance asks again, ms. Default 100. */
+  pollMs?: number;
+  /** A store call slower than this counts as failed, ms. Default min(1000, leaseMs / 4). */
+  requestTimeoutMs?: number;
+  /** Back-off between attempts after a failure, ms. Default 500. */
+  retryMs?: number;
+  /** Close idle connections beyond `keep` (called before every lease change and after answers). */
+  trimConnections?: (keep: number) => unknown;
+  /** Called when the mode changes (e.g. to 'fallback' when Redis is unreachable). */
+  onStateChange?: (change: { from: string; to: string; error: unknown }) => void;
 }
 
 export interface PoolOptions {
@@ -60,8 +117,21 @@ export interface PoolOptions {
   operationTimeoutMs?: number;
   /** Free the slot when an operation times out although its query may still run. Default false. */
   releaseOnTimeout?: boolean;
+  /**
+   * Lower the limit when the database answers "too many connections" (halved once per
+   * overload, never below `min`, default 1), and grow it back by one per window of clean
+   * operations, up to `maxConnections`. Default off.
+   */
+  adaptive?: boolean | { min?: number };
+  /**
+   * Refuse at once, with WouldTimeOutError, a caller whose predicted wait (from the pool's own
+   * hold times) is longer than its queue timeout. Default off.
+   */
+  rejectEarly?: boolean;
   /** Alert rules (off by default): `true` for the defaults, or thresholds. Alerts reach `pool.on('alert', ...)`. */
   alerts?: boolean | AlertOptions;
+  /** Lease slots from Redis so every instance sharing `fleet.key` stays within `fleet.limit`. */
+  fleet?: FleetOptions;
 }
 
 export interface RetryOptions {
@@ -75,6 +145,12 @@ export interface RetryOptions {
   jitter?: number;
   /** Overall budget in ms (at least 1) for every attempt and back-off together. */
   deadlineMs?: number;
+  /**
+   * How long a pooler may refuse logins after losing its server (PgBouncer's
+   * `server_login_retry`, 15000 by default there): after such a refusal each back-off lasts at
+   * least `loginLockoutMs / maxRetries`, so the retries outlast it. Default 0 (off).
+   */
+  loginLockoutMs?: number;
 }
 
 export interface RunOptions {
@@ -254,7 +330,12 @@ export declare function pgPoolOptions(
  */
 export declare function trackNestedCalls(): boolean;
 
-export type ErrorClass = 'permanent' | 'not-sent' | 'maybe-sent';
+export type ErrorClass =
+  | 'permanent'
+  | 'not-sent'
+  | 'maybe-sent'
+  | 'too-many-connections'
+  | 'login-lockout';
 /** How poolgate treats an error when retrying. */
 export declare function classify(error: unknown): ErrorClass;
 /** Whether an error is a transient connection failure. */
@@ -277,6 +358,11 @@ export declare class OperationTimeoutError extends PoolgateError {
 }
 export declare class PoolClosedError extends PoolgateError {
   readonly code: 'POOLGATE_CLOSED';
+}
+/** Early rejection: the predicted wait was longer than the queue timeout. */
+export declare class WouldTimeOutError extends PoolgateError {
+  readonly code: 'POOLGATE_WOULD_TIME_OUT';
+  readonly predictedWaitMs: number;
 }
 
 /** What `sizeFleet` needs: the database's limit and the fleet sharing it. */

@@ -134,14 +134,17 @@ pub struct Gate {
     clock_free: u32,
     sleeping: u32,
     closed: bool,
+    /// Slots this instance may use from a fleet lease (`None`: no fleet limit).
+    fleet_limit: Option<u32>,
     now: Instant,
     metrics: Metrics,
     wait: Histogram,
     hold: Histogram,
     /// Registered retry policies; a [`RetryPolicyId`] is an index + 1.
     policies: Vec<RetryPolicy>,
-    /// The effective limit: `maxConnections`, or less while the adaptive limit is cut.
-    limit: u32,
+    /// The adaptive limit: `maxConnections`, or less while it is cut (always
+    /// `maxConnections` without `adaptive`). The limit in force is [`Gate::limit`].
+    adaptive_limit: u32,
     /// Adaptive limit: when it was last cut (failures of operations granted before that are
     /// the same overload), and clean operations since it last changed.
     last_cut: Option<Instant>,
@@ -152,7 +155,7 @@ impl Gate {
     /// A gate with a configuration (which is valid by construction, see [`Config`]).
     pub fn new(config: Config) -> Gate {
         Gate {
-            limit: config.max_connections(),
+            adaptive_limit: config.max_connections(),
             config,
             waiters: Waiters::default(),
             timers: Timers::default(),
@@ -162,6 +165,7 @@ impl Gate {
             clock_free: 0,
             sleeping: 0,
             closed: false,
+            fleet_limit: None,
             now: Instant::ZERO,
             metrics: Metrics::default(),
             wait: Histogram::default(),
@@ -302,7 +306,7 @@ impl Gate {
             return None;
         }
         let median = self.hold.quantile(0.5).as_micros();
-        let micros = u128::from(median) * u128::from(position) / u128::from(self.limit.max(1));
+        let micros = u128::from(median) * u128::from(position) / u128::from(self.limit().max(1));
         Some(Duration::from_micros(
             u64::try_from(micros).unwrap_or(u64::MAX),
         ))
@@ -533,12 +537,32 @@ impl Gate {
         let config = self.config.with_max_connections(value)?;
         let now = self.advance(now);
         self.config = config;
-        self.limit = match config.adaptive_min() {
-            Some(min) => self.limit.clamp(min, config.max_connections()),
+        self.adaptive_limit = match config.adaptive_min() {
+            Some(min) => self.adaptive_limit.clamp(min, config.max_connections()),
             None => config.max_connections(),
         };
         self.grant_waiters(now);
         Ok(())
+    }
+
+    /// Sets the slots a fleet lease lets this instance use (`None`: no fleet limit). The gate
+    /// then runs at most `min(adaptive limit, fleet limit)` operations (the adaptive limit is
+    /// `maxConnections` without `adaptive`); like
+    /// [`Gate::set_max_connections`], growing grants waiters at once and shrinking lets running
+    /// operations finish.
+    pub fn set_fleet_limit(&mut self, now: Instant, limit: Option<u32>) {
+        let now = self.advance(now);
+        self.fleet_limit = limit;
+        self.grant_waiters(now);
+    }
+
+    /// The limit in force: the adaptive limit (`maxConnections` without `adaptive`), lowered
+    /// by a fleet lease if there is one.
+    fn limit(&self) -> u32 {
+        match self.fleet_limit {
+            Some(f) => f.min(self.adaptive_limit),
+            None => self.adaptive_limit,
+        }
     }
 
     /// Rejects every waiter and back-off at once (as [`Event::Closed`]) and refuses new work.
@@ -567,7 +591,7 @@ impl Gate {
             active_connections: self.active,
             max_connections: self.config.max_connections(),
             queued_connections: self.waiters.queued(),
-            available_connections: self.limit.saturating_sub(self.active),
+            available_connections: self.limit().saturating_sub(self.active),
         }
     }
 
@@ -584,7 +608,7 @@ impl Gate {
             zombies: self.zombies,
             sleeping: self.sleeping,
             closed: self.closed,
-            effective_limit: self.limit,
+            effective_limit: self.limit(),
             predicted_wait: self.predicted_wait(self.waiters.queued() + 1),
             wait: summary(&self.wait),
             hold: summary(&self.hold),
@@ -678,7 +702,7 @@ impl Gate {
 
     /// Hands free slots to the oldest waiters.
     fn grant_waiters(&mut self, now: Instant) {
-        while self.active < self.limit {
+        while self.active < self.limit() {
             let Some(ticket) = self.waiters.front() else {
                 break;
             };
@@ -739,17 +763,17 @@ impl Gate {
         }
         match outcome {
             Outcome::Failed(ErrorClass::TooManyConnections) => {
-                self.limit = (self.limit / 2).max(min);
+                self.adaptive_limit = (self.adaptive_limit / 2).max(min);
                 self.last_cut = Some(now);
                 self.clean_since_change = 0;
                 self.metrics.limit_cuts += 1;
             }
             Outcome::Ok => {
                 self.clean_since_change += 1;
-                if self.clean_since_change >= self.limit
-                    && self.limit < self.config.max_connections()
+                if self.clean_since_change >= self.adaptive_limit
+                    && self.adaptive_limit < self.config.max_connections()
                 {
-                    self.limit += 1;
+                    self.adaptive_limit += 1;
                     self.clean_since_change = 0;
                 }
             }
@@ -761,7 +785,7 @@ impl Gate {
     /// after `advance` a waiter only remains if every slot is taken, so the queue check is
     /// implied there, and stated as the rule).
     fn slot_free(&self) -> bool {
-        self.waiters.queued() == 0 && self.active < self.limit
+        self.waiters.queued() == 0 && self.active < self.limit()
     }
 
     fn make_zombie(&mut self, ticket: Ticket) {
@@ -826,8 +850,9 @@ impl Gate {
                 "active != Active + Zombie entries + clock-free grants",
             ),
             (
-                self.limit >= floor && self.limit <= self.config.max_connections(),
-                "effective limit outside [adaptive floor, maxConnections]",
+                self.adaptive_limit >= floor
+                    && self.adaptive_limit <= self.config.max_connections(),
+                "adaptive limit outside [adaptive floor, maxConnections]",
             ),
             (
                 self.waiters.tickets_in(State::Unlinked).count() == 0,
@@ -842,7 +867,7 @@ impl Gate {
             (self.waiters.queued() == queued, "queued count drifted"),
             (order.len() as u32 == queued, "queue links lost an entry"),
             (
-                queued == 0 || self.active >= self.limit,
+                queued == 0 || self.active >= self.limit(),
                 "lost wake-up: a slot is free while a waiter waits",
             ),
             (
@@ -923,11 +948,11 @@ mod tests {
     #[test]
     fn an_effective_limit_outside_its_bounds_is_reported() {
         let mut g = busy_gate();
-        g.limit = 3;
-        broken(&g, "effective limit outside");
+        g.adaptive_limit = 3;
+        broken(&g, "adaptive limit outside");
         let mut g = busy_gate();
-        g.limit = 0;
-        broken(&g, "effective limit outside");
+        g.adaptive_limit = 0;
+        broken(&g, "adaptive limit outside");
     }
 
     #[test]
@@ -935,7 +960,7 @@ mod tests {
         let mut g = busy_gate();
         // The limit grows to 3 behind the gate's back: a slot is free while the third waits.
         g.config = g.config.with_max_connections(3.0).unwrap();
-        g.limit = 3;
+        g.adaptive_limit = 3;
         broken(&g, "lost wake-up");
     }
 

@@ -59,6 +59,7 @@ pub mod alerts;
 pub mod classify;
 pub mod config;
 mod event;
+pub mod fleet;
 mod gate;
 mod histogram;
 pub mod protocol;

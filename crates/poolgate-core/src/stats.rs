@@ -66,7 +66,8 @@ pub struct Metrics {
     pub too_many_connections: u64,
     /// Times the adaptive limit was cut.
     pub limit_cuts: u64,
-    /// The limit in force: `maxConnections`, or less while the adaptive limit is cut.
+    /// The limit in force: `maxConnections`, or less while the adaptive limit is cut or a fleet
+    /// lease allows fewer slots.
     pub effective_limit: u32,
     /// The wait early rejection would predict for a caller that arrives now and has to queue,
     /// once the gate has enough hold-time samples (whether or not `rejectEarly` is on).

@@ -16,7 +16,7 @@ use wasm_bindgen::prelude::*;
 /// `pollTimeout()`. Numeric answers are the codes of `protocol.js`.
 #[wasm_bindgen(js_name = Gate)]
 pub struct WasmGate {
-    inner: Gate,
+    pub(crate) inner: Gate,
     /// Wait time of the last `QueueTimeout` event returned by `pollEvent`.
     last_waited_ms: f64,
     /// Predicted wait of the last early rejection.

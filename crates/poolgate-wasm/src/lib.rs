@@ -16,11 +16,13 @@
 mod alerts;
 pub mod codes;
 mod errors;
+mod fleet;
 mod gate;
 mod metrics;
 mod options;
 mod retry;
 mod sizing;
 
+pub use fleet::WasmFleet;
 pub use gate::WasmGate;
 pub use retry::classify_error;
