@@ -675,11 +675,13 @@ impl Gate {
     }
 
     /// A retry's back-off ended: it joins the back of the queue like a newcomer (the queue
-    /// bound does not apply: the caller was admitted already), or leaves at once when it may
-    /// not wait at all. A free slot reaches it through `grant_waiters`, oldest waiter first.
+    /// bound does not apply: the caller was admitted already), or leaves at once (a queue
+    /// timeout) when its overall deadline has passed or it may not wait and no slot is free. A free slot reaches it through `grant_waiters`, oldest waiter first.
     fn wake(&mut self, ticket: Ticket, now: Instant, entry: &Entry) {
         let deadline = self.queue_deadline(now, entry.overall_deadline);
-        if deadline <= now && !self.slot_free() {
+        // Past its overall deadline (the timer fired late) no attempt may start, even on a free
+        // slot; with no wait allowed it leaves unless a slot is free now.
+        if entry.overall_deadline <= now || (deadline <= now && !self.slot_free()) {
             self.waiters.free(ticket);
             self.metrics.queue_timeouts += 1;
             self.events.push_back(Event::QueueTimeout {

@@ -846,3 +846,33 @@ fn early_rejection_waits_for_enough_samples_and_is_off_by_default() {
     assert!(off.gate.metrics().predicted_wait.is_some());
     assert!(matches!(off.submit(), Ok(Submitted::Queued(_))));
 }
+
+#[test]
+fn a_retry_woken_after_its_overall_deadline_never_starts() {
+    // The driver's timer fires late: both the back-off (1.1 s) and the budget (5 s) are over.
+    let mut h = Harness::with(1, 10, None);
+    let retry = h.retry_policy(RawRetryPolicy {
+        deadline_ms: Some(5000.0),
+        ..RawRetryPolicy::default()
+    });
+    let t = match h.submit_retrying(retry, false) {
+        Submitted::Granted(t) => t,
+        other => panic!("{other:?}"),
+    };
+    h.advance_ms(100);
+    assert!(matches!(
+        h.fail(t, ErrorClass::NotSent),
+        Released::Retrying { .. }
+    ));
+    h.now = Instant::from_micros(6_000_000);
+    h.gate.handle_timeout(h.now);
+    h.check();
+    assert_eq!(
+        h.events(),
+        vec![Event::QueueTimeout {
+            ticket: t,
+            waited: Duration::ZERO
+        }]
+    );
+    assert_eq!(h.stats(), (0, 0, 1), "the free slot stays free");
+}

@@ -189,8 +189,9 @@ impl Model {
                 }
                 St::Sleeping => {
                     // Back-off over: queue again (or leave at once if it cannot wait).
-                    let deadline = (now + QUEUE_TIMEOUT).min(self.entries[id].overall);
-                    if deadline <= now && !self.slot_free() {
+                    let overall = self.entries[id].overall;
+                    let deadline = (now + QUEUE_TIMEOUT).min(overall);
+                    if overall <= now || (deadline <= now && !self.slot_free()) {
                         self.entries[id].st = St::Done;
                         self.events.push(Ev::QueueTimeout(id, 0));
                     } else {
