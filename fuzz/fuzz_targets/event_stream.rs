@@ -663,7 +663,10 @@ fn check_policy(
     match (class, p.login_lockout) {
         (ErrorClass::LoginLockout, Some(l)) => {
             assert!(after >= b, "{p:?}");
-            assert!(after <= b.max(l), "a lockout back-off past the lockout: {p:?}");
+            assert!(
+                after <= b.max(l),
+                "a lockout back-off past the lockout: {p:?}"
+            );
         }
         _ => assert_eq!(after, b, "{class:?} changed the schedule: {p:?}"),
     }
@@ -729,9 +732,7 @@ enum St {
         no_wait: bool,
     },
     /// A retry backing off without a slot.
-    Sleeping {
-        wake: Instant,
-    },
+    Sleeping { wake: Instant },
     Holding {
         /// Operation deadline, `NEVER` once it fired or the caller was detached.
         deadline: Instant,
@@ -887,9 +888,7 @@ macro_rules! ensure {
 impl Harness {
     fn new(fc: &FuzzConfig) -> Harness {
         let max_connections = u32::from(fc.max_connections % 8) + 1;
-        let adaptive_min = fc
-            .adaptive_min
-            .map(|m| u32::from(m) % max_connections + 1);
+        let adaptive_min = fc.adaptive_min.map(|m| u32::from(m) % max_connections + 1);
         let mut operation_timeout = fc.operation_timeout.map(Span::get);
         let base = Config::default()
             .with_max_connections(f64::from(max_connections))
@@ -1151,9 +1150,9 @@ impl Harness {
         match r {
             PolicyRef::None => None,
             PolicyRef::Registered(_) if n == 0 => None,
-            PolicyRef::Registered(i) => Some(RetryPolicyId::from_u16(
-                (usize::from(i) % n) as u16 + 1,
-            )),
+            PolicyRef::Registered(i) => {
+                Some(RetryPolicyId::from_u16((usize::from(i) % n) as u16 + 1))
+            }
             PolicyRef::Raw(v)
                 if tolerate().unregistered_policy && !(1..=n).contains(&usize::from(v)) =>
             {
@@ -1190,9 +1189,7 @@ impl Harness {
             _ if n > p.max_retries => return Err(GiveUp::Exhausted),
             _ => {}
         }
-        let wake = self
-            .now
-            .saturating_add(model_backoff(&p, n, class, random));
+        let wake = self.now.saturating_add(model_backoff(&p, n, class, random));
         if tk.cap != NEVER && wake >= tk.cap {
             return Err(GiveUp::Deadline);
         }
@@ -1599,10 +1596,8 @@ impl Harness {
                     "clock_free_eligible() is {}, model says {eligible}",
                     self.gate.clock_free_eligible()
                 );
-                let want = !self.closed
-                    && self.queue.is_empty()
-                    && self.active() < self.limit
-                    && eligible;
+                let want =
+                    !self.closed && self.queue.is_empty() && self.active() < self.limit && eligible;
                 let got = self.gate.try_acquire();
                 self.trace.push(Trace::Ret(Ret::Fast(got)));
                 ensure!(
@@ -1953,10 +1948,7 @@ impl Harness {
             .max_connections
             .max(self.allowed.min(stats.active_connections));
         // The adaptive limit: what the model computed, within [floor, maxConnections].
-        let floor = self
-            .cfg
-            .adaptive_min
-            .unwrap_or(self.cfg.max_connections);
+        let floor = self.cfg.adaptive_min.unwrap_or(self.cfg.max_connections);
         ensure!(
             self,
             metrics.effective_limit == self.limit,
