@@ -730,6 +730,8 @@ enum St {
         /// A retry whose back-off ended when it could not wait at all: it must be granted or
         /// time out (waited 0) within the same call.
         no_wait: bool,
+        /// Such a retry that found a slot free when its back-off ended: it must be granted.
+        must_grant: bool,
     },
     /// A retry backing off without a slot.
     Sleeping { wake: Instant },
@@ -1228,9 +1230,13 @@ impl Harness {
 
     /// Retries whose back-off ended by `now` join the back of the queue, in the order their
     /// back-offs ended (ties in either order), each with a queue deadline counted from now;
-    /// one that may not wait at all must be granted or time out within this call.
+    /// one that may not wait at all must be granted or time out within this call, and be
+    /// granted when a slot was certainly free as its back-off ended: it is the only one whose
+    /// back-off ended first, and nobody waited while a slot was free before the call (firing
+    /// deadlines only frees slots).
     fn apply_wakes(&mut self) {
         let now = self.now;
+        let free_before = self.queue.is_empty() && self.active() < self.limit_before;
         let mut woke: Vec<(Instant, u64)> = self
             .tickets
             .iter()
@@ -1240,8 +1246,9 @@ impl Harness {
             })
             .collect();
         woke.sort_unstable();
+        let first_alone = woke.len() == 1 || (woke.len() > 1 && woke[0].0 < woke[1].0);
         let mut last = None;
-        for (wake, bits) in woke {
+        for (i, (wake, bits)) in woke.into_iter().enumerate() {
             let t = Ticket::from_bits(bits);
             if last != Some(wake) {
                 self.groups += 1;
@@ -1254,12 +1261,14 @@ impl Harness {
                     since: now,
                     deadline,
                     no_wait: false,
+                    must_grant: false,
                 }
             } else {
                 St::Queued {
                     since: now,
                     deadline: now.saturating_add(Duration::from_micros(1)),
                     no_wait: true,
+                    must_grant: i == 0 && first_alone && free_before && cap > now,
                 }
             };
             self.set_state(t, st);
@@ -1338,12 +1347,18 @@ impl Harness {
                     since,
                     deadline,
                     no_wait,
+                    must_grant,
                 },
             ) => {
                 ensure!(
                     self,
                     no_wait || deadline <= now,
                     "{t:?} timed out before its deadline"
+                );
+                ensure!(
+                    self,
+                    !must_grant,
+                    "{t:?} timed out when its back-off ended although a slot was free"
                 );
                 ensure!(
                     self,
@@ -1847,6 +1862,7 @@ impl Harness {
                         since: now,
                         deadline: queue_deadline,
                         no_wait: false,
+                        must_grant: false,
                     }),
                 );
                 self.enqueue(t);
