@@ -80,8 +80,10 @@ fn gate_clock(clock: Instant) -> Instant {
 }
 
 /// Does nothing, out of line: a call in a branch of the model is a coverage edge of its own, so
-/// the fuzzer keeps inputs that reach a rule of the gate whose code the side inputs already cover
-/// (a login lockout deciding a retry's back-off), and explores from them.
+/// the fuzzer keeps inputs that reach a case the gate's own branches do not tell apart (a login
+/// lockout deciding a retry's back-off, whose code the side inputs already cover; the exact
+/// boundaries of early rejection, of a retry's budget and of the adaptive limit's last cut),
+/// and explores from them.
 #[inline(never)]
 fn coverage_hint() {
     std::hint::black_box(());
@@ -1233,6 +1235,9 @@ impl Harness {
             coverage_hint();
         }
         let wake = self.now.saturating_add(backoff);
+        if wake == tk.cap {
+            coverage_hint();
+        }
         if tk.cap != NEVER && wake >= tk.cap {
             return Err(GiveUp::Deadline);
         }
@@ -1248,6 +1253,9 @@ impl Harness {
             Outcome::Failed(ErrorClass::TooManyConnections) => {
                 self.counts.too_many_connections += 1;
                 // Operations granted before the last cut failed of the same overload.
+                if self.last_cut == Some(granted_at) {
+                    coverage_hint();
+                }
                 if self.last_cut.is_some_and(|cut| granted_at < cut) {
                     return;
                 }
@@ -1856,6 +1864,9 @@ impl Harness {
             gate_predicted == predicted,
             "predicted_wait({position}) gave {gate_predicted:?}, model says {predicted:?}"
         );
+        if predicted.is_some_and(|p| now.saturating_add(p) == queue_deadline) {
+            coverage_hint();
+        }
         let want = if self.closed {
             Want::Refuse(Rejected::Closed)
         } else if free && cap > now {
