@@ -12,7 +12,7 @@
 
 import { connectionErrors } from '../tests/prisma/lib/errors.mjs';
 import { runLoad } from '../tests/prisma/lib/load.mjs';
-import { formatTable } from '../tests/prisma/lib/stats.mjs';
+import { formatAlert, formatTable } from '../tests/prisma/lib/stats.mjs';
 
 const CALLS = 500; // concurrent queries fired at once (reads: findUnique, findMany, count)
 const PG_POOL_MAX = 50; // the Prisma client's pg pool size, in both phases
@@ -56,6 +56,12 @@ function phase(gate) {
     pgPoolMax: PG_POOL_MAX,
     onProgress: progress,
     progressMs: isTTY ? 100 : 250,
+    // The gate's alerts, printed as they fire (saturatedForMs short enough for a 1 s burst).
+    alerts: { saturatedForMs: 250 },
+    onAlert: (a, label) => {
+      if (isTTY) process.stdout.write('\r\x1b[K');
+      console.log(`  ${formatAlert(a, label)}`);
+    },
   }).finally(() => {
     if (isTTY) process.stdout.write('\n');
   });

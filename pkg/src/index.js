@@ -9,7 +9,8 @@ export {
   withRetryAndPool,
   getPoolStats,
 } from './defaults.js';
-export { createPooledClient, poolgateExtension } from './prisma.js';
+export { createPooledClient, poolgateExtension, pgPoolOptions } from './prisma.js';
+export { trackNestedCalls } from './context.js';
 export { classify, isTransientError } from './classify.js';
 export {
   PoolgateError,
@@ -19,3 +20,4 @@ export {
   PoolClosedError,
   WouldTimeOutError,
 } from './errors.js';
+export { sizeFleet } from './sizing.js';

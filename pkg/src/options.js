@@ -10,6 +10,7 @@ export const POOL_OPTIONS = [
   'releaseOnTimeout',
   'adaptive',
   'rejectEarly',
+  'alerts',
 ];
 const POOL_NUMBERS = ['maxConnections', 'maxQueue', 'queueTimeoutMs', 'operationTimeoutMs'];
 const POOL_BOOLEANS = ['releaseOnTimeout', 'rejectEarly'];

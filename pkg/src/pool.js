@@ -17,9 +17,10 @@ import {
   PoolClosedError,
   QueueFullError,
   QueueTimeoutError,
+  REFUSAL_STACK_EVERY_MS,
   WouldTimeOutError,
   abortReason,
-  withCallerStack,
+  refusalError,
   withoutStack,
 } from './errors.js';
 import {
@@ -35,6 +36,8 @@ import {
   optionalSignal,
   requiredNumber,
 } from './options.js';
+import { PoolEvents } from './events.js';
+import { bindSlot, heldBy, nesting, runOnHeldSlot } from './context.js';
 
 /** Success, for `Gate.release` (failures pass their `ERROR_CLASS` code). */
 const OK = -1;
@@ -82,7 +85,23 @@ function runHolding(op, onOk, onFailed) {
   );
 }
 
+/** `(pool, retry) => policy id`: a pool's retry-option check, for the integrations. */
+let retryPolicyOf;
+
+/**
+ * Checks retry options against `pool` (the core validates them and remembers the policy), so
+ * an integration reports a wrong setting when it is created, not at the first query. Pools
+ * that are not this module's (a second copy of the package) are checked at their first call.
+ */
+export function checkRetryOptions(pool, retry) {
+  retryPolicyOf(pool, retry);
+}
+
 export class ConnectionPool {
+  static {
+    retryPolicyOf = (pool, retry) => (#gate in pool ? pool.#retryPolicy(retry) : 0);
+  }
+
   #gate;
   // Each caller the core holds a ticket for, by the ticket's slot index (struct of arrays: no
   // object per waiter, which matters with 100,000 queued callers):
@@ -92,10 +111,12 @@ export class ConnectionPool {
   #rejects = []; // the caller's reject
   #aborts = new Map(); // slot index -> { signal, onAbort }, only for calls with a signal
   #policies = new Map(); // retry settings key -> the core's policy id
+  #lastRefusalStackAt = -Infinity; // when a refusal last carried a stack trace
   #timer = null;
   #timerAt = Infinity;
   #clockFree; // the core allows clock-free grants: uncontended calls need no clock
   #sinceTimed = 0; // plain calls since the last one that took the timed path
+  #events;
   #onTimer = () => {
     this.#timer = null;
     this.#timerAt = Infinity;
@@ -122,6 +143,10 @@ export class ConnectionPool {
       checkPoolOptions(checkObject('ConnectionPool options', options, POOL_OPTIONS)),
     );
     this.#clockFree = this.#gate.clockFreeEligible;
+    this.#events = new PoolEvents(options?.alerts, clock, () => [
+      this.#gate.active,
+      this.#gate.maxConnections,
+    ]);
   }
 
   /**
@@ -131,6 +156,11 @@ export class ConnectionPool {
    *          retry?: boolean | object}} [options]
    */
   run(op, options) {
+    if (nesting.on) {
+      // Nested: on the caller's slot (retry options are still checked, by the core).
+      if (heldBy(this)) return runOnHeldSlot(op, options, (r) => this.#retryPolicy(r));
+      if (typeof op === 'function') op = bindSlot(this, op);
+    }
     if (options === undefined && typeof op === 'function') return this.#plain(op);
     try {
       checkOperation(op);
@@ -204,6 +234,16 @@ export class ConnectionPool {
     return this.#gate.metrics();
   }
 
+  /** Listens to 'release' ({ waitMs, holdMs, ok } per settled operation) or 'alert'. */
+  on(name, listener) {
+    this.#events.on(name, listener);
+  }
+
+  /** Stops listening. */
+  off(name, listener) {
+    this.#events.off(name, listener);
+  }
+
   /** Changes `maxConnections` while running; waiters are granted at once if it grows. */
   setMaxConnections(n) {
     this.#gate.setMaxConnections(clock(), requiredNumber('maxConnections', n));
@@ -213,6 +253,7 @@ export class ConnectionPool {
   /** Rejects every waiting caller with PoolClosedError and refuses new work. */
   close() {
     this.#gate.close(clock());
+    this.#events.stop();
     this.#afterCall();
   }
 
@@ -225,13 +266,19 @@ export class ConnectionPool {
    * `getMetrics().hold` keeps measuring how long operations hold their slot.
    */
   #plain(op) {
-    if (this.#clockFree && ++this.#sinceTimed < HOLD_SAMPLE && this.#gate.tryAcquire()) {
+    if (
+      this.#clockFree &&
+      !this.#events.watching &&
+      ++this.#sinceTimed < HOLD_SAMPLE &&
+      this.#gate.tryAcquire()
+    ) {
       return this.#runClockFree(op);
     }
     return this.#timed(op, undefined, NaN, 0, false);
   }
 
   #timed(op, signal, timeoutMs, policy, idempotent) {
+    if (this.#events.watching) op = this.#events.measure(op, clock);
     this.#sinceTimed = 0;
     if (signal?.aborted) return Promise.reject(abortReason(signal));
     const now = clock();
@@ -244,7 +291,7 @@ export class ConnectionPool {
     this.#drain();
     if (r < 0) {
       this.#arm();
-      return Promise.reject(this.#refusal(r));
+      return Promise.reject(this.#refusal(r, now));
     }
     const kind = Math.floor(r / KIND_UNIT);
     const ticket = r % KIND_UNIT;
@@ -344,24 +391,25 @@ export class ConnectionPool {
   }
 
   /**
-   * The error for a refused submission. Refusals come in floods under overload, so their stack
-   * is cut to the few frames from the caller of `run` (where the user looks), not captured
-   * through the pool's internals.
+   * The error for a refused submission. Refusals come in floods under overload, so only one per
+   * REFUSAL_STACK_EVERY_MS carries a stack trace (starting at the caller of `run`, where the
+   * user looks); see `refusalError`.
    */
-  #refusal(code) {
+  #refusal(code, now) {
     const stats = this.getPoolStats();
+    const withStack = now - this.#lastRefusalStackAt >= REFUSAL_STACK_EVERY_MS;
+    if (withStack) this.#lastRefusalStackAt = now;
+    const refuse = (make) => refusalError(make, this.run, withStack);
     switch (code) {
       case REFUSED.QUEUE_FULL:
-        return withCallerStack(() => new QueueFullError(stats, this.#gate.maxQueue), this.run);
+        return refuse(() => new QueueFullError(stats, this.#gate.maxQueue));
       case REFUSED.NO_WAIT:
-        return withCallerStack(() => new QueueTimeoutError(stats, 0), this.run);
+        this.#events.queueTimeout();
+        return refuse(() => new QueueTimeoutError(stats, 0));
       case REFUSED.WOULD_TIME_OUT:
-        return withCallerStack(
-          () => new WouldTimeOutError(stats, this.#gate.lastPredictedMs()),
-          this.run,
-        );
+        return refuse(() => new WouldTimeOutError(stats, this.#gate.lastPredictedMs()));
       default:
-        return withCallerStack(() => new PoolClosedError(stats), this.run);
+        return refuse(() => new PoolClosedError(stats));
     }
   }
 
@@ -473,6 +521,7 @@ export class ConnectionPool {
           reject(withoutStack(() => new OperationTimeoutError(this.getPoolStats())));
           break;
         case EVENT.QUEUE_TIMEOUT:
+          this.#events.queueTimeout();
           this.#untrack(i);
           reject(
             withoutStack(() => new QueueTimeoutError(this.getPoolStats(), gate.lastWaitedMs())),

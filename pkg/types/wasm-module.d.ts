@@ -1,5 +1,4 @@
-// Types of `poolgate/poolgate_bg.wasm` and `poolgate/poolgate_bg.wasm?module`: what the bundlers
-// of Next.js Edge routes and Cloudflare Workers make of a .wasm import, a precompiled module to
-// hand to `init` from `poolgate/bare`.
+// Types of `poolgate/poolgate_bg.wasm`: the wasm file of `poolgate/bare`, typed as what bundlers
+// that import .wasm files as modules make of it, a precompiled module to hand to `init`.
 declare const wasmModule: WebAssembly.Module;
 export default wasmModule;

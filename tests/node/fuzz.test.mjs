@@ -25,9 +25,12 @@ import {
   setDefaultPool,
   createPooledClient,
   poolgateExtension,
+  pgPoolOptions,
+  trackNestedCalls,
   classify,
   isTransientError,
   PoolgateError,
+  sizeFleet,
 } from 'poolgate';
 
 const SCALE = Number(process.env.FUZZ_SCALE ?? 1);
@@ -83,6 +86,15 @@ const OPTION_KEYS = [
   'deadlineMs',
   'loginLockoutMs',
   'pool',
+  'alerts',
+  'saturatedForMs',
+  'errorRate',
+  'limit',
+  'reserved',
+  'others',
+  'instances',
+  'marginPercent',
+  'minHeadroom',
 ];
 /** Names an error message may cite: any option, or an argument. */
 const NAMES = [
@@ -94,6 +106,9 @@ const NAMES = [
   'createPooledClient',
   'setDefaultPool',
   'query',
+  'pgPoolOptions',
+  'connectionTimeoutMillis',
+  'poolgateExtension',
 ];
 
 const LEGITIMATE_POOL_CODES = new Set([
@@ -917,7 +932,14 @@ test('createPooledClient: any client and options, and every wrapped call', async
           const wrapped = r.value;
           const usedPool = wrapped.$pool;
           const target = method.startsWith('$') ? wrapped : wrapped.user;
-          await settles(`createPooledClient ${method}`, () => target[method](...args));
+          // Model calls and raw queries return a lazy PrismaPromise-like value (what a batch
+          // $transaction accepts); awaiting it runs it through the pool.
+          await settles(`createPooledClient ${method}`, () => {
+            const call = target[method](...args);
+            if (method === '$transaction') return call;
+            assert.equal(call[Symbol.toStringTag], 'PrismaPromise', `${method}: a PrismaPromise`);
+            return Promise.resolve(call);
+          });
           assert.equal(wrapped.plain, 42);
           assert.equal(wrapped.$connect(), 'connected');
           if (usedPool instanceof ConnectionPool) {
@@ -956,11 +978,12 @@ test('poolgateExtension: any options and any $allOperations arguments', async ()
         cases++;
         const r = syncCall('poolgateExtension', () => poolgateExtension(options));
         if (!r.ok) return;
-        const ext = r.value;
+        // The extension is Prisma's function form: it receives the client to extend.
+        const ext = r.value({ $extends: (definition) => definition, $transaction: async () => 1 });
         assert.equal(ext.name, 'poolgate');
         const stats = syncCall('$poolStats', () => ext.client.$poolStats());
         assert.ok(stats.ok);
-        await settles('$allOperations', () => ext.query.$allModels.$allOperations(params));
+        await settles('$allOperations', () => ext.query.$allOperations(params));
         await assertHealthy(pool, 'poolgateExtension');
       },
     ),
@@ -1058,6 +1081,66 @@ test('a random mix of calls on one pool, concurrently, leaves it idle', async ()
   );
 });
 
+test('sizeFleet: any options give a sizing or a TypeError / RangeError, never a trap', () => {
+  const sizingKey = fc.constantFrom(
+    'limit',
+    'reserved',
+    'others',
+    'instances',
+    'marginPercent',
+    'minHeadroom',
+    'queueTimeoutMs',
+  );
+  const options = fc.oneof(
+    { weight: 1, arbitrary: weird },
+    {
+      weight: 3,
+      arbitrary: fc.dictionary(
+        sizingKey,
+        fc.oneof(oddNumber, fc.integer({ min: 0, max: 200 }), weird),
+        {
+          maxKeys: 7,
+        },
+      ),
+    },
+  );
+  fc.assert(
+    sprop(options, (o) => {
+      cases++;
+      const r = syncCall('sizeFleet', () => sizeFleet(o));
+      if (r.ok) {
+        const s = r.value;
+        assert.ok(s.perInstance >= 1 && s.fleetTotal <= s.usable - s.headroom, JSON.stringify(s));
+      }
+    }),
+    params(2000),
+  );
+});
+
+test('pgPoolOptions and trackNestedCalls: any arguments', () => {
+  const pool = new ConnectionPool({ maxConnections: 3 });
+  fc.assert(
+    sprop(
+      fc.oneof(fc.constant(pool), weird),
+      fc.oneof(
+        fc.constant(undefined),
+        optionsOf(['connectionTimeoutMillis', 'max'], () => weird),
+      ),
+      (p, options) => {
+        cases++;
+        const r = syncCall('pgPoolOptions', () => pgPoolOptions(p, options));
+        if (r.ok) {
+          assert.equal(r.value.max, 3);
+          assert.ok(Number.isInteger(r.value.connectionTimeoutMillis));
+        }
+        const t = syncCall('trackNestedCalls', () => trackNestedCalls());
+        assert.equal(t.value, true, 'Node has AsyncLocalStorage');
+      },
+    ),
+    params(500),
+  );
+});
+
 test('every export is covered', () => {
   assert.deepEqual(Object.keys(poolgate).sort(), [
     'ConnectionPool',
@@ -1072,8 +1155,11 @@ test('every export is covered', () => {
     'getDefaultPool',
     'getPoolStats',
     'isTransientError',
+    'pgPoolOptions',
     'poolgateExtension',
     'setDefaultPool',
+    'sizeFleet',
+    'trackNestedCalls',
     'withConnectionPool',
     'withRetryAndPool',
   ]);

@@ -250,3 +250,41 @@ test('every caller settles when queue timeouts expire while new calls arrive (sl
   assert.equal(m.queueTimeouts, timedOut);
   assertStats(pool, 0, 0);
 });
+
+test('a flood of refusals stays cheap: one per 10 ms carries the stack of the call site', async () => {
+  const pool = new ConnectionPool({ maxConnections: 1, maxQueue: 0 });
+  const gate = deferred();
+  const running = pool.run(() => gate.promise);
+  function callSiteOfTheUser() {
+    return pool.run(async () => 1);
+  }
+  // A fake clock, so "the same 10 ms" does not depend on this machine's speed.
+  let now = 1000;
+  performance.now = () => now;
+  const errors = [];
+  try {
+    for (let i = 0; i < 50; i++) errors.push(await callSiteOfTheUser().catch((e) => e));
+  } finally {
+    delete performance.now;
+  }
+  for (const e of errors) assert.ok(e instanceof QueueFullError);
+  // The first one names the caller of run(), not the pool's internals.
+  assert.match(errors[0].stack, /at callSiteOfTheUser /);
+  assert.doesNotMatch(errors[0].stack, /#refusal|#timed/);
+  // The same millisecond's others say why they have none.
+  for (const e of errors.slice(1)) {
+    assert.match(e.stack, /^QueueFullError: poolgate: queue full[^\n]*\n {4}\(stack omitted/);
+  }
+  // 10 ms later, a refusal carries a stack again.
+  now += 10;
+  performance.now = () => now;
+  let later;
+  try {
+    later = await callSiteOfTheUser().catch((e) => e);
+  } finally {
+    delete performance.now;
+  }
+  assert.match(later.stack, /at callSiteOfTheUser /);
+  gate.resolve();
+  await running;
+});

@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { ALL, SCENARIOS } from './lib/scenarios.mjs';
-import { formatTable } from './lib/stats.mjs';
+import { formatAlert, formatTable } from './lib/stats.mjs';
 
 const USAGE = `usage: scripts/load [SCENARIO...] [options]
 
@@ -26,6 +26,9 @@ ${ALL.map((name) => `    ${name.padEnd(10)} ${SCENARIOS[name].about}`).join('\n'
   --url URL            the database (default: $DATABASE_URL)
   --monitor-url URL    where to read pg_stat_activity (default: $ADMIN_DATABASE_URL, else --url)
   --monitor-user ROLE  count server connections by role instead of application_name (PgBouncer)
+  --alert-after MS     the gate's alerts fire once a condition held this long (saturatedForMs;
+                       default 250, short enough for these runs; the pool's default is 10000)
+  --no-alerts          no alerts
   --json               results as JSON on stdout (progress stays on stderr)
   --quiet              no progress lines
 
@@ -57,6 +60,8 @@ function parse() {
         'monitor-user': { type: 'string' },
         json: { type: 'boolean' },
         quiet: { type: 'boolean' },
+        'alert-after': { type: 'string' },
+        'no-alerts': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -99,6 +104,7 @@ function parse() {
     match: v['monitor-user'] === undefined ? undefined : { user: v['monitor-user'] },
     json: Boolean(v.json),
     quiet: Boolean(v.quiet),
+    alerts: v['no-alerts'] ? false : { saturatedForMs: int('alert-after', 250, 0) },
   };
 }
 
@@ -146,6 +152,11 @@ async function main() {
         terminateAt: s.terminateAt,
         gate,
         onProgress: progress,
+        onAlert: (a, label) => {
+          if (o.quiet) return;
+          if (process.stderr.isTTY) process.stderr.write('\r\x1b[K');
+          console.error(formatAlert(a, label));
+        },
       });
       if (!o.quiet && process.stderr.isTTY) process.stderr.write('\n');
       columns.push(r);

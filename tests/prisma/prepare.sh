@@ -9,7 +9,7 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib/env.sh"
 cd "$REPO_ROOT/tests/prisma"
 
-if [[ ! -d node_modules/@prisma/adapter-pg || ! -d node_modules/tsx || ! -e node_modules/poolgate ]]; then
+if [[ ! -d node_modules/@prisma/adapter-pg || ! -d node_modules/tsx || ! -d node_modules/typescript || ! -e node_modules/poolgate ]]; then
   log "installing tests/prisma's npm dependencies (npm ci)"
   npm ci --no-audit --no-fund --loglevel=error >&2 \
     || die "npm ci failed in tests/prisma: is the npm registry reachable? (scripts/setup installs it too)"

@@ -47,14 +47,6 @@ pub enum ErrorClass {
 }
 
 impl ErrorClass {
-    /// Whether the statement provably never reached the server.
-    pub fn not_sent(self) -> bool {
-        matches!(
-            self,
-            ErrorClass::NotSent | ErrorClass::TooManyConnections | ErrorClass::LoginLockout
-        )
-    }
-
     /// Strength of the evidence, for combining several pieces (see the module docs).
     fn rank(self) -> u8 {
         match self {

@@ -214,10 +214,11 @@ impl Gate {
             self.metrics.rejected_closed += 1;
             return Err(Rejected::Closed);
         }
-        let retry = request
-            .retry
-            .map_or(0, |id| id.0)
-            .min(self.policies.len() as u16);
+        // An id that was never registered means "no retry" (see `RetryPolicyId::from_u16`).
+        let retry = match request.retry {
+            Some(id) if self.policy(id.0).is_some() => id.0,
+            _ => 0,
+        };
         let budget = self
             .policy(retry)
             .and_then(|p| p.deadline)

@@ -55,6 +55,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod alerts;
 pub mod classify;
 pub mod config;
 mod event;
@@ -62,6 +63,7 @@ mod gate;
 mod histogram;
 pub mod protocol;
 pub mod retry;
+pub mod sizing;
 mod stats;
 mod time;
 mod timers;

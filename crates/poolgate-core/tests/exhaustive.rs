@@ -37,7 +37,7 @@ fn actions(sim: &Sim) -> Vec<Action> {
         }
         // A clock-free grant is given back only by its own release (it has no ticket).
         if tr.fast[id] && matches!(s, Running { .. }) {
-            out.push(Action::ReleaseUntimed { id, ok: true });
+            out.push(Action::ReleaseClockFree { id, ok: true });
         }
         if matches!(s, Waiting { .. } | Running { .. }) && !tr.fast[id] {
             out.push(Action::Cancel { id });

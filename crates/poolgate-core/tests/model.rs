@@ -35,7 +35,7 @@ enum Op {
     /// The clock-free fast path.
     TryAcquire,
     /// The release of a clock-free grant (of none, when none is running).
-    ReleaseUntimed {
+    ReleaseClockFree {
         which: Index,
         ok: bool,
     },
@@ -52,7 +52,7 @@ fn op() -> impl Strategy<Value = Op> {
         12 => (1u32..=4).prop_map(Op::Resize),
         1 => Just(Op::Close),
         40 => Just(Op::TryAcquire),
-        30 => (any::<Index>(), any::<bool>()).prop_map(|(which, ok)| Op::ReleaseUntimed { which, ok }),
+        30 => (any::<Index>(), any::<bool>()).prop_map(|(which, ok)| Op::ReleaseClockFree { which, ok }),
     ]
 }
 
@@ -95,7 +95,7 @@ fn resolve(sim: &Sim, op: &Op) -> Action {
         Op::Resize(n) => Action::Resize(n),
         Op::Close => Action::Close,
         Op::TryAcquire => Action::TryAcquire,
-        Op::ReleaseUntimed { ref which, ok } => {
+        Op::ReleaseClockFree { ref which, ok } => {
             let tr = &sim.tracker;
             let running: Vec<usize> = (0..tr.seen.len())
                 .filter(|&id| tr.fast[id] && matches!(tr.seen[id], common::Seen::Running { .. }))
@@ -105,7 +105,7 @@ fn resolve(sim: &Sim, op: &Op) -> Action {
             } else {
                 running[which.index(running.len())]
             };
-            Action::ReleaseUntimed { id, ok }
+            Action::ReleaseClockFree { id, ok }
         }
     }
 }

@@ -108,7 +108,7 @@ impl WasmGate {
     }
 
     /// Gives back a `tryAcquire` slot with no clock reading: `true` when done (no event, no
-    /// deadline change); `false`, nothing changed, when someone waits: call `releaseUntimed`.
+    /// deadline change); `false`, nothing changed, when someone waits: call `releaseClockFree`.
     #[wasm_bindgen(js_name = tryRelease)]
     pub fn try_release(&mut self, ok: bool) -> bool {
         self.inner.try_release(ok)
@@ -126,9 +126,14 @@ impl WasmGate {
     /// `RELEASE` code: settle the caller, keep it (`RETRYING`: a `GRANTED` event restarts the
     /// operation), or reject it with the error (`GAVE_UP_*`).
     pub fn release(&mut self, now: f64, ticket: f64, error_class: i32, random: f64) -> i32 {
-        let outcome = match u8::try_from(error_class) {
-            Ok(code) => Outcome::Failed(protocol::error_class_of(code)),
-            Err(_) => Outcome::Ok,
+        // Negative is success; any other number is a failure, of an unknown (so permanent)
+        // class when it is not an `ERROR_CLASS` code, however large.
+        let outcome = if error_class < 0 {
+            Outcome::Ok
+        } else {
+            Outcome::Failed(protocol::error_class_of(
+                u8::try_from(error_class).unwrap_or(u8::MAX),
+            ))
         };
         match self
             .inner

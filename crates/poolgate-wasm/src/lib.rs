@@ -13,12 +13,14 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod alerts;
 pub mod codes;
 mod errors;
 mod gate;
 mod metrics;
 mod options;
 mod retry;
+mod sizing;
 
 pub use gate::WasmGate;
 pub use retry::classify_error;

@@ -19,7 +19,10 @@ export function causeOf(err) {
   return cause?.originalCode ?? cause?.kind;
 }
 
-/** A short stable key such as `P2037 53300 (not-sent)` or `Connection terminated ... (maybe-sent)`. */
+/**
+ * A short stable key such as `P2037 53300 (too-many-connections)` or
+ * `Connection terminated ... (maybe-sent)`.
+ */
 export function errorKey(err) {
   const parts = [];
   if (typeof err?.code === 'string' && /^P\d{4}$/.test(err.code)) {
@@ -34,9 +37,12 @@ export function errorKey(err) {
   return `${parts.join(' ')} (${classify(err)})`;
 }
 
-/** How many of a load result's errors were connection failures (`errorKey`s of class not-sent). */
+/** Classes of a connection failure that never reached the server. */
+const NOT_SENT = ['(not-sent)', '(too-many-connections)', '(login-lockout)'];
+
+/** How many of a load result's errors were connection failures that never reached the server. */
 export function connectionErrors(result) {
   return Object.entries(result.errors)
-    .filter(([key]) => key.endsWith('(not-sent)'))
+    .filter(([key]) => NOT_SENT.some((c) => key.endsWith(c)))
     .reduce((n, [, count]) => n + count, 0);
 }

@@ -40,13 +40,23 @@ export async function runLoad(options) {
     timeoutMs = 300_000,
     onProgress,
     progressMs = 1000,
+    alerts,
+    onAlert,
   } = options;
   const match = options.match ?? { applicationName: APP_NAME };
   const label = gateMax ? `poolgate (max ${gateMax})` : 'without gate';
 
   await waitForIdleServer({ url: monitorUrl, match });
   const prisma = newPrisma({ url, max: pgPoolMax });
-  const gate = gateMax ? newGate({ maxConnections: gateMax, queueTimeoutMs }) : null;
+  const gate = gateMax ? newGate({ maxConnections: gateMax, queueTimeoutMs, alerts }) : null;
+  // Alerts as they fire, with the second of the run they fired at.
+  const fired = [];
+  let t0 = performance.now();
+  gate?.on('alert', (a) => {
+    const alert = { ...a, second: (performance.now() - t0) / 1000 };
+    fired.push(alert);
+    onAlert?.(alert, label);
+  });
   const db = gate ? gated(prisma, gate, { via, retry }) : prisma;
   // Warm up outside the measurement: the first call loads Prisma's query compiler.
   await prisma.user.count().catch(() => {});
@@ -58,7 +68,7 @@ export async function runLoad(options) {
   let done = 0;
   let failed = 0;
   let terminated;
-  const t0 = performance.now();
+  t0 = performance.now();
   const status = () => {
     const s = gate?.getPoolStats();
     const gateText = s ? `  gate active ${s.activeConnections} queued ${s.queuedConnections}` : '';
@@ -87,6 +97,13 @@ export async function runLoad(options) {
   );
   const settled = await Promise.race([all.then(() => true), after(timeoutMs, false)]);
   const wallMs = performance.now() - t0;
+  // An alert still raised clears once its condition has been gone long enough: wait for it
+  // (at most 5 s) before closing the gate, so the output shows both ends.
+  const stillRaised = () => {
+    const last = new Map(fired.map((a) => [a.name, a.state]));
+    return [...last.values()].includes('raised');
+  };
+  for (let waited = 0; gate && stillRaised() && waited < 5000; waited += 25) await after(25);
   if (ticker) clearInterval(ticker);
   if (onProgress) onProgress(status());
   const { peak } = await monitor.stop();
@@ -114,5 +131,6 @@ export async function runLoad(options) {
     peakQueued: metrics?.peakQueued,
     peakServer: peak,
     wallMs,
+    alerts: fired,
   };
 }

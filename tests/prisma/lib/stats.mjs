@@ -36,3 +36,15 @@ export function formatTable(results) {
       .trimEnd();
   return [line(header), widths.map((w) => '-'.repeat(w)).join('   '), ...rows.map(line)].join('\n');
 }
+
+/** One alert as the load tool and the demo print it when it fires. */
+export function formatAlert(a, label) {
+  const why = {
+    saturated: `${a.activeConnections}/${a.maxConnections} active for ${Math.round(a.at - a.since)} ms`,
+    slow: `average ${Math.round(a.averageMs)} ms over ${a.operations} operations`,
+    errors: `${a.failed} of ${a.operations} failed (${(a.errorRate * 100).toFixed(1)}%)`,
+    disconnects: `${a.disconnects} connection failures in the window`,
+    'queue-timeouts': `${a.queueTimeouts} queue timeouts in the window`,
+  }[a.name];
+  return `alert (${label}) at ${a.second.toFixed(2)} s: ${a.name} ${a.state}: ${why}`;
+}

@@ -1,6 +1,7 @@
 // classify() on the errors Prisma 7 really throws, each produced by a real PostgreSQL (or, for
 // P1001, by the absence of one), none built by hand:
-//   P2037 with a TooManyConnections cause, P1001, `timeout exceeded when trying to connect`
+//   P2037 with a TooManyConnections cause -> 'too-many-connections' (not sent: safe to retry,
+//     and the adaptive limit's signal); P1001, `timeout exceeded when trying to connect`
 //     -> 'not-sent' (safe to retry, even a write)
 //   `Connection terminated unexpectedly`, P2039 with 57P01 -> 'maybe-sent' (retry if idempotent)
 //   P2002, P2039 with 57014 (statement_timeout) -> 'permanent'
@@ -33,7 +34,7 @@ function expectClass(name, err, expected) {
 
 after(() => console.log(`classified:\n  ${seen.join('\n  ')}`));
 
-test('P2037 (TooManyConnections, 53300) when the server has no slot left: not-sent', async () => {
+test('P2037 (TooManyConnections, 53300) when the server has no slot left: too-many-connections', async () => {
   const hogs = [];
   try {
     // Take every slot the app's role may have.
@@ -55,7 +56,7 @@ test('P2037 (TooManyConnections, 53300) when the server has no slot left: not-se
     assert.equal(err.code, 'P2037');
     assert.equal(err.meta?.driverAdapterError?.cause?.kind, 'TooManyConnections');
     assert.equal(err.meta?.driverAdapterError?.cause?.originalCode, '53300');
-    expectClass('P2037', err, 'not-sent');
+    expectClass('P2037', err, 'too-many-connections');
   } finally {
     await Promise.all(hogs.map((c) => c.end().catch(() => {})));
   }

@@ -15,7 +15,8 @@ test('queue timeout under a saturated gate: QueueTimeoutError with waitedMs and 
   const prisma = newPrisma({ url: DATABASE_URL, max: 50, applicationName: app });
   const db = createPooledClient(prisma, { pool: gate });
   try {
-    const holders = [db.user.count(), db.user.count()];
+    // Prisma calls are lazy (through createPooledClient too): `then` starts them.
+    const holders = [db.user.count(), db.user.count()].map((call) => call.then((n) => n));
     await blockedBackends(app, 2);
     assert.deepEqual(gate.getPoolStats(), {
       activeConnections: 2,

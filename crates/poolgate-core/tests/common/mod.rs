@@ -82,9 +82,9 @@ pub enum Action {
     /// The clock-free `try_acquire` (no time passes).
     TryAcquire,
     /// The operation of clock-free grant `id` settled; the driver calls `try_release`, and
-    /// `release_untimed` at the current time if that refuses. `id` is `usize::MAX` when there
+    /// `release_clock_free` at the current time if that refuses. `id` is `usize::MAX` when there
     /// is no such grant (both must refuse).
-    ReleaseUntimed { id: usize, ok: bool },
+    ReleaseClockFree { id: usize, ok: bool },
 }
 
 /// A call's return value, with tickets replaced by test ids.
@@ -97,7 +97,7 @@ pub enum Ret {
     Resize(bool),
     TryAcquire(Option<usize>),
     /// `(try_release took it, released at all)`.
-    ReleaseUntimed(bool, bool),
+    ReleaseClockFree(bool, bool),
     Unit,
 }
 
@@ -126,7 +126,7 @@ struct MTicket {
     state: MState,
     since: u64,
     /// Granted by the clock-free path: no hold time is recorded.
-    untimed: bool,
+    clock_free: bool,
     op: u64,
     deadline: u64,
     /// Every (deadline, sequence) the gate pushed a timer record for.
@@ -325,9 +325,9 @@ impl Model {
                 }
             }
             Action::TryAcquire => Ret::TryAcquire(self.try_acquire()),
-            Action::ReleaseUntimed { id, ok } => {
-                let (fast, done) = self.release_untimed(now, id, ok);
-                Ret::ReleaseUntimed(fast, done)
+            Action::ReleaseClockFree { id, ok } => {
+                let (fast, done) = self.release_clock_free(now, id, ok);
+                Ret::ReleaseClockFree(fast, done)
             }
             Action::Close => {
                 self.advance(now);
@@ -360,7 +360,7 @@ impl Model {
         let fresh = MTicket {
             state: MState::Queued,
             since: now,
-            untimed: false,
+            clock_free: false,
             op,
             deadline: NEVER,
             records: Vec::new(),
@@ -399,7 +399,7 @@ impl Model {
         self.tickets.push(MTicket {
             state: MState::Queued,
             since: self.now,
-            untimed: true,
+            clock_free: true,
             op: NEVER,
             deadline: NEVER,
             records: Vec::new(),
@@ -412,11 +412,11 @@ impl Model {
 
     /// A clock-free grant's operation settled: given back without moving the clock if nobody
     /// waits, else at `now` with the usual expiry and grants.
-    fn release_untimed(&mut self, now: u64, id: usize, ok: bool) -> (bool, bool) {
+    fn release_clock_free(&mut self, now: u64, id: usize, ok: bool) -> (bool, bool) {
         let held = self
             .tickets
             .get(id)
-            .is_some_and(|t| t.state == MState::Active && t.untimed);
+            .is_some_and(|t| t.state == MState::Active && t.clock_free);
         let fast = held && self.queue.is_empty();
         let now = if fast { now } else { self.advance(now) };
         if !held {
@@ -440,7 +440,7 @@ impl Model {
         let Some((state, since)) = self
             .tickets
             .get(id)
-            .filter(|t| !t.untimed)
+            .filter(|t| !t.clock_free)
             .map(|t| (t.state, t.since))
         else {
             return Err(TicketError::Unknown);
@@ -468,7 +468,7 @@ impl Model {
 
     fn cancel(&mut self, now: u64, id: usize) -> Result<Cancelled, TicketError> {
         let now = self.advance(now);
-        let Some(t) = self.tickets.get(id).filter(|t| !t.untimed) else {
+        let Some(t) = self.tickets.get(id).filter(|t| !t.clock_free) else {
             return Err(TicketError::Unknown);
         };
         let out = match t.state {
@@ -794,7 +794,7 @@ impl Tracker {
                     self.grant(id, NEVER, false)?;
                 }
             }
-            (Action::ReleaseUntimed { id, .. }, Ret::ReleaseUntimed(fast, done)) => {
+            (Action::ReleaseClockFree { id, .. }, Ret::ReleaseClockFree(fast, done)) => {
                 let held = self.fast.get(id) == Some(&true)
                     && matches!(self.seen[id], Seen::Running { .. });
                 let nobody_waits = self.waiting().next().is_none();
@@ -911,10 +911,10 @@ impl Sim {
                 self.tickets.push(Ticket::from_bits(u64::MAX));
                 id
             })),
-            Action::ReleaseUntimed { ok, .. } => {
+            Action::ReleaseClockFree { ok, .. } => {
                 let fast = self.gate.try_release(ok);
                 let done = fast || self.gate.release_clock_free(at, ok);
-                Ret::ReleaseUntimed(fast, done)
+                Ret::ReleaseClockFree(fast, done)
             }
             Action::Cancel { id } => Ret::Cancel(self.gate.cancel(at, self.ticket(id))),
             Action::AdvanceTo(_) | Action::AdvanceBy(_) | Action::Timer => {
@@ -987,7 +987,7 @@ impl Sim {
             Action::Release { .. }
                 | Action::Cancel { .. }
                 | Action::Resize(_)
-                | Action::ReleaseUntimed { .. }
+                | Action::ReleaseClockFree { .. }
         );
         let mut applied = false;
         for &ev in events {
