@@ -93,9 +93,6 @@ fn coverage_hint() {
 /// separated). Each relaxes exactly one check; the default is to tolerate nothing.
 #[derive(Clone, Copy, Debug, Default)]
 struct Tolerate {
-    /// `unregistered-policy`: do not submit retry-policy ids that were never registered (the
-    /// docs of `RetryPolicyId::from_u16` say such an id means "no retry").
-    unregistered_policy: bool,
     /// `retry-past-deadline`: do not fail when a retry whose back-off ended is granted at or
     /// after its overall deadline (`RetryPolicy::deadline`: "no attempt waits or starts past
     /// it").
@@ -109,7 +106,6 @@ fn tolerate() -> Tolerate {
         let mut t = Tolerate::default();
         for name in v.split(',').map(str::trim).filter(|s| !s.is_empty()) {
             match name {
-                "unregistered-policy" => t.unregistered_policy = true,
                 "retry-past-deadline" => t.retry_past_deadline = true,
                 other => panic!("POOLGATE_FUZZ_TOLERATE: unknown name {other:?}"),
             }
@@ -1193,11 +1189,6 @@ impl Harness {
             PolicyRef::Registered(_) if n == 0 => None,
             PolicyRef::Registered(i) => {
                 Some(RetryPolicyId::from_u16((usize::from(i) % n) as u16 + 1))
-            }
-            PolicyRef::Raw(v)
-                if tolerate().unregistered_policy && !(1..=n).contains(&usize::from(v)) =>
-            {
-                None
             }
             PolicyRef::Raw(v) => Some(RetryPolicyId::from_u16(v)),
         }
