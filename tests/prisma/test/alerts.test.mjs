@@ -31,7 +31,10 @@ test('a real burst raises saturated, and it clears after the burst', async () =>
   const prisma = newPrisma({ url: DATABASE_URL, max: 10, applicationName: app });
   const db = createPooledClient(prisma, { pool: gate, retry: false });
   try {
-    const burst = Array.from({ length: 30 }, (_, i) => db.user.findMany({ where: { id: i + 1 } }));
+    // Prisma calls (and the wrapped client's) are lazy: Promise.resolve starts each one now.
+    const burst = Array.from({ length: 30 }, (_, i) =>
+      Promise.resolve(db.user.findMany({ where: { id: i + 1 } })),
+    );
     await blockedBackends(app, 10);
     const raised = await alertSeen(seen, 'saturated', 'raised');
     assert.equal(raised.activeConnections, 10);
