@@ -821,7 +821,7 @@ impl Gate {
         }
         if let Some(e) = self.waiters.get_mut(ticket) {
             e.deadline = at;
-            self.timers.push(at, ticket.index(), ticket.generation());
+            e.timer_tag = self.timers.push(at, ticket.index(), ticket.generation());
         }
     }
 
@@ -897,8 +897,8 @@ impl Gate {
     }
 }
 
-/// A timer record counts while its entry still exists, has not moved to another deadline, and
-/// is in a state that has a deadline.
+/// A timer record counts while its entry still exists, has not moved to another deadline since
+/// (it is the entry's latest record), and is in a state that has a deadline.
 fn record_is_live(waiters: &Waiters, record: &TimerRecord) -> bool {
     live_record(waiters, record).is_some()
 }
@@ -909,6 +909,7 @@ fn live_record<'a>(waiters: &'a Waiters, record: &TimerRecord) -> Option<(Ticket
         .live_at(record.index, record.generation)
         .filter(|(_, e)| {
             e.deadline == record.at
+                && e.timer_tag == record.tag()
                 && matches!(e.state, State::Queued | State::Active | State::Sleeping)
         })
 }

@@ -6,7 +6,10 @@
 //! same generation and the same deadline; stale records are dropped when they reach the top, and
 //! the heap is rebuilt from live records whenever stale ones outnumber them, so memory stays
 //! proportional to what is pending. Ties are broken by a sequence number, so deadlines that fall
-//! together fire in the order they were set.
+//! together fire in the order they were set. An entry remembers the tag of its latest record
+//! ([`TimerRecord::tag`]), so an older record of the same entry that happens to name the same
+//! instant is stale too: the order of ties never depends on which stale records are still
+//! in the heap.
 
 use crate::time::Instant;
 use std::cmp::Reverse;
@@ -21,6 +24,15 @@ pub(crate) struct TimerRecord {
     pub generation: u32,
 }
 
+impl TimerRecord {
+    /// The low 16 bits of the record's sequence number: an entry's records differ in it unless
+    /// 65,536 deadlines were set in between, by which time the older one has long fired or
+    /// been dropped.
+    pub fn tag(&self) -> u16 {
+        self.seq as u16
+    }
+}
+
 /// The deadline heap.
 #[derive(Debug, Default)]
 pub(crate) struct Timers {
@@ -29,15 +41,18 @@ pub(crate) struct Timers {
 }
 
 impl Timers {
-    /// Adds a deadline for the entry at `index` with `generation`.
-    pub fn push(&mut self, at: Instant, index: u32, generation: u32) {
+    /// Adds a deadline for the entry at `index` with `generation`; returns the record's tag,
+    /// for the entry to tell its latest record from older ones.
+    pub fn push(&mut self, at: Instant, index: u32, generation: u32) -> u16 {
         self.seq = self.seq.wrapping_add(1);
-        self.heap.push(Reverse(TimerRecord {
+        let record = TimerRecord {
             at,
             seq: self.seq,
             index,
             generation,
-        }));
+        };
+        self.heap.push(Reverse(record));
+        record.tag()
     }
 
     /// The earliest record, live or stale.

@@ -92,6 +92,8 @@ pub(crate) struct Entry {
     pub failed_attempts: u16,
     /// Whether the caller said the operation may run twice safely.
     pub idempotent: bool,
+    /// The tag of the timer record of `deadline` (only that record is live).
+    pub timer_tag: u16,
 }
 
 /// The slab and the FIFO queue.
@@ -125,6 +127,7 @@ impl Waiters {
             retry_policy: 0,
             failed_attempts: 0,
             idempotent: false,
+            timer_tag: 0,
         };
         let index = match self.free_head {
             Some(index) => {

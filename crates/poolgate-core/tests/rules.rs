@@ -74,7 +74,7 @@ struct Entry {
     since: u64,
     deadline: u64,
     /// Every (deadline, sequence) the gate pushed a timer record for: a deadline fires with
-    /// the earliest record at its instant, as the gate's timer heap orders them.
+    /// its latest record's sequence, as the gate's timer heap orders them.
     records: Vec<(u64, u64)>,
     retry: bool,
     idempotent: bool,
@@ -85,11 +85,9 @@ struct Entry {
 impl Entry {
     fn seq(&self) -> u64 {
         self.records
-            .iter()
+            .last()
             .filter(|r| r.0 == self.deadline)
-            .map(|r| r.1)
-            .min()
-            .unwrap_or(NEVER)
+            .map_or(NEVER, |r| r.1)
     }
 }
 

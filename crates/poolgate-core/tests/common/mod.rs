@@ -134,15 +134,13 @@ struct MTicket {
 }
 
 impl MTicket {
-    /// The sequence number the deadline fires with: the earliest record at that instant (a
-    /// stale queue-deadline record at the same instant as the operation deadline still counts).
+    /// The sequence number the deadline fires with: that of the latest record (an older record
+    /// at the same instant is stale).
     fn seq(&self) -> u64 {
         self.records
-            .iter()
+            .last()
             .filter(|r| r.0 == self.deadline)
-            .map(|r| r.1)
-            .min()
-            .unwrap_or(NEVER)
+            .map_or(NEVER, |r| r.1)
     }
 }
 
