@@ -1235,21 +1235,25 @@ impl Harness {
         Ok(wake)
     }
 
-    /// The adaptive limit after an operation granted at `granted_at` settled.
+    /// The counters and the adaptive limit after an operation granted at `granted_at` settled.
+    /// Every too-many-connections failure is counted, adaptive or not; an operation granted
+    /// before the last cut moves the limit neither way (its failure is the same overload, its
+    /// success says nothing about the new limit).
     fn adapt(&mut self, granted_at: Instant, outcome: Outcome) {
+        if outcome == Outcome::Failed(ErrorClass::TooManyConnections) {
+            self.counts.too_many_connections += 1;
+        }
         let Some(min) = self.cfg.adaptive_min else {
             return;
         };
+        if self.last_cut == Some(granted_at) {
+            coverage_hint();
+        }
+        if self.last_cut.is_some_and(|cut| granted_at < cut) {
+            return;
+        }
         match outcome {
             Outcome::Failed(ErrorClass::TooManyConnections) => {
-                self.counts.too_many_connections += 1;
-                // Operations granted before the last cut failed of the same overload.
-                if self.last_cut == Some(granted_at) {
-                    coverage_hint();
-                }
-                if self.last_cut.is_some_and(|cut| granted_at < cut) {
-                    return;
-                }
                 self.limit = (self.limit / 2).max(min);
                 self.last_cut = Some(self.now);
                 self.clean = 0;
