@@ -145,9 +145,11 @@ export class ConnectionPool {
       checkPoolOptions(checkObject('ConnectionPool options', options, POOL_OPTIONS)),
     );
     this.#clockFree = this.#gate.clockFreeEligible;
+    // Saturation is measured against the limit in force (lowered by the adaptive limit or a
+    // fleet lease), not only maxConnections.
     this.#events = new PoolEvents(options?.alerts, clock, () => [
       this.#gate.active,
-      this.#gate.maxConnections,
+      this.#gate.effectiveLimit,
     ]);
     if (options?.fleet !== undefined) {
       const g = this.#gate;

@@ -157,3 +157,47 @@ test('a pending alert timer never keeps the process alive', () => {
   assert.equal(r.status, 0, r.stderr);
   assert.equal(r.stdout, 'queue-timeouts raised\n');
 });
+
+test('saturation counts against the limit in force: an adaptive cut makes a half-used pool full', async () => {
+  // A fake clock: saturatedForMs passes without waiting.
+  let now = 1000;
+  performance.now = () => now;
+  try {
+    const pool = new ConnectionPool({
+      maxConnections: 8,
+      adaptive: { min: 1 },
+      alerts: { saturatedForMs: 50 },
+    });
+    const seen = [];
+    pool.on('alert', (a) => seen.push(a));
+    const full = Object.assign(new Error('sorry, too many clients already'), { code: '53300' });
+    await assert.rejects(
+      pool.run(async () => {
+        throw full;
+      }),
+      /too many clients/,
+    );
+    assert.equal(pool.getMetrics().effectiveLimit, 4);
+    // Four running operations fill the cut limit (half of maxConnections).
+    const releases = [];
+    const running = Array.from({ length: 4 }, () =>
+      pool.run(() => new Promise((r) => releases.push(r))),
+    );
+    now += 60;
+    const late = pool.run(async () => 'queued behind them');
+    // The rule's timer (armed at the fourth grant, 50 ms of real time) reads the fake clock.
+    for (let i = 0; i < 100 && !seen.some((a) => a.name === 'saturated'); i++) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    const raised = seen.find((a) => a.name === 'saturated' && a.state === 'raised');
+    assert.ok(raised, `saturated not raised: ${JSON.stringify(seen)}`);
+    assert.equal(raised.activeConnections, 4);
+    assert.equal(raised.maxConnections, 4, 'the limit in force, not maxConnections (8)');
+    for (const r of releases) r();
+    await Promise.all(running);
+    assert.equal(await late, 'queued behind them');
+    pool.close();
+  } finally {
+    delete performance.now;
+  }
+});

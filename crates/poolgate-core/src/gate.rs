@@ -556,6 +556,11 @@ impl Gate {
         self.grant_waiters(now);
     }
 
+    /// The limit in force (also [`Metrics::effective_limit`], without building the metrics).
+    pub fn effective_limit(&self) -> u32 {
+        self.limit()
+    }
+
     /// The limit in force: the adaptive limit (`maxConnections` without `adaptive`), lowered
     /// by a fleet lease if there is one.
     fn limit(&self) -> u32 {

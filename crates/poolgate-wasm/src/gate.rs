@@ -211,7 +211,7 @@ impl WasmGate {
     /// The limit in force: `maxConnections`, or less while the adaptive limit is cut.
     #[wasm_bindgen(getter, js_name = effectiveLimit)]
     pub fn effective_limit(&self) -> u32 {
-        self.inner.metrics().effective_limit
+        self.inner.effective_limit()
     }
 
     /// Waiters in the queue.
