@@ -6,23 +6,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { cpSync, mkdirSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium } from 'playwright-core';
 import { createConsumer, OUT, REPO, removeConsumer } from './lib/consumer.mjs';
 import { EXPECTED } from './lib/expected.mjs';
 import { example } from './lib/readme.mjs';
+import { launchChromium } from './lib/chromium.mjs';
 import { freePort, startServer, waitForHttp } from './lib/servers.mjs';
-
-const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
-const FLAGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-  '--disable-quic',
-];
 
 /** Opens `url`, collecting the page's errors for the failure message. */
 async function open(browser, url) {
@@ -55,7 +43,7 @@ test('browser: README index.html and the www/ page in Chromium', {
   try {
     const base = `http://127.0.0.1:${port}`;
     await waitForHttp(server, `${base}/index.html`);
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS, timeout: 30_000 });
+    browser = await launchChromium();
 
     await t.test('README index.html', async () => {
       const { page, problems } = await open(browser, `${base}/index.html`);

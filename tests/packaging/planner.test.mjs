@@ -9,21 +9,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium } from 'playwright-core';
 import { OUT, REPO } from './lib/consumer.mjs';
+import { launchChromium } from './lib/chromium.mjs';
 import { freePort, startServer, waitForHttp } from './lib/servers.mjs';
-
-const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
-const FLAGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-  '--disable-quic',
-];
 
 async function settled(page) {
   await page.waitForSelector('body[data-state="done"], body[data-state="error"]', {
@@ -50,7 +38,7 @@ test('planner page: a preset from the URL, both sides, the form, a bad parameter
   try {
     const base = `http://127.0.0.1:${port}/www/planner/`;
     await waitForHttp(server, base);
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS, timeout: 30_000 });
+    browser = await launchChromium();
     const page = await browser.newPage({ viewport: { width: 1200, height: 1900 } });
     const problems = [];
     page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));

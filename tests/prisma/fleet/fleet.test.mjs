@@ -33,6 +33,30 @@ async function leases(redis, key) {
   return Object.values(h).reduce((n, v) => n + Number(v.split(' ')[0]), 0);
 }
 
+/**
+ * Runs `count` 2 ms operations spread round-robin over `pools` (which share one fleet key),
+ * closes the pools, and returns the most that ran at once across them and each pool's fleet
+ * metrics. Every operation must succeed.
+ */
+async function spread(pools, count) {
+  let running = 0;
+  let peak = 0;
+  const op = async () => {
+    running += 1;
+    peak = Math.max(peak, running);
+    await sleep(2);
+    running -= 1;
+  };
+  const results = await Promise.allSettled(
+    Array.from({ length: count }, (_, i) => pools[i % pools.length].run(op)),
+  );
+  const metrics = pools.map((p) => p.getMetrics().fleet);
+  for (const p of pools) p.close();
+  console.log(JSON.stringify({ peak, metrics }));
+  assert.equal(results.filter((r) => r.status === 'fulfilled').length, count);
+  return { peak, metrics };
+}
+
 test('four processes of 15 under a fleet limit of 16: 0 errors, at most 16 server connections', async () => {
   await waitForIdleServer({ url: adminUrl, match });
   const monitor = await startMonitor({ url: adminUrl, match });
@@ -177,21 +201,7 @@ test('the Upstash REST adapter, against an HTTP endpoint speaking its protocol: 
           },
         }),
     );
-    let running = 0;
-    let peak = 0;
-    const op = async () => {
-      running += 1;
-      peak = Math.max(peak, running);
-      await sleep(2);
-      running -= 1;
-    };
-    const results = await Promise.allSettled(
-      Array.from({ length: 600 }, (_, i) => pools[i % 3].run(op)),
-    );
-    const metrics = pools.map((p) => p.getMetrics().fleet);
-    for (const p of pools) p.close();
-    console.log(JSON.stringify({ peak, metrics }));
-    assert.equal(results.filter((r) => r.status === 'fulfilled').length, 600);
+    const { peak, metrics } = await spread(pools, 600);
     assert.ok(peak <= limit, `at most ${limit} at once across the pools, saw ${peak}`);
     assert.ok(peak >= 2, `the pools shared the limit (${peak})`);
     for (const m of metrics) assert.equal(m.fallbacks, 0, JSON.stringify(m));
@@ -210,21 +220,7 @@ test('node-redis and ioredis clients share one fleet limit (the same script)', a
     const pools = [nodeRedis, ioredis].map(
       (store) => new ConnectionPool({ maxConnections: 3, fleet: { store, key, limit } }),
     );
-    let running = 0;
-    let peak = 0;
-    const op = async () => {
-      running += 1;
-      peak = Math.max(peak, running);
-      await sleep(2);
-      running -= 1;
-    };
-    const results = await Promise.allSettled(
-      Array.from({ length: 300 }, (_, i) => pools[i % 2].run(op)),
-    );
-    const metrics = pools.map((p) => p.getMetrics().fleet);
-    for (const p of pools) p.close();
-    console.log(JSON.stringify({ peak, metrics }));
-    assert.equal(results.filter((r) => r.status === 'fulfilled').length, 300);
+    const { peak, metrics } = await spread(pools, 300);
     assert.ok(peak <= limit, `at most ${limit} at once across the pools, saw ${peak}`);
     for (const m of metrics) {
       assert.ok(m.requests > 0 && m.failures === 0, JSON.stringify(m));
