@@ -890,7 +890,7 @@ struct Harness {
     groups: u64,
     closed: bool,
     /// Slots held by clock-free grants (counted, not tracked).
-    untimed: u32,
+    clock_free: u32,
     /// Upper bound on `active`: `maxConnections`, or what was already running when the pool
     /// shrank, whichever is larger, tightening as operations finish.
     allowed: u32,
@@ -987,7 +987,7 @@ impl Harness {
             queue: VecDeque::new(),
             groups: 0,
             closed: false,
-            untimed: 0,
+            clock_free: 0,
             allowed: max_connections,
             limit: max_connections,
             last_cut: None,
@@ -1074,7 +1074,7 @@ impl Harness {
     /// Slots held as the model counts them (zombies and clock-free grants included, detached
     /// ones not).
     fn active(&self) -> u32 {
-        self.untimed
+        self.clock_free
             + self.count(|s| {
                 matches!(
                     s,
@@ -1665,7 +1665,7 @@ impl Harness {
                     "try_acquire gave {got}, model says {want}"
                 );
                 if got {
-                    self.untimed += 1;
+                    self.clock_free += 1;
                     self.counts.submitted += 1;
                     self.counts.granted += 1;
                     self.granted_in_call += 1;
@@ -1679,14 +1679,14 @@ impl Harness {
             Op::ReleaseClockFree { ok } => {
                 let fast = self.gate.try_release(ok);
                 self.trace.push(Trace::Ret(Ret::Fast(fast)));
-                let want_fast = self.untimed > 0 && self.queue.is_empty();
+                let want_fast = self.clock_free > 0 && self.queue.is_empty();
                 ensure!(
                     self,
                     fast == want_fast,
                     "try_release gave {fast}, model says {want_fast}"
                 );
                 if fast {
-                    self.untimed -= 1;
+                    self.clock_free -= 1;
                     self.count_outcome(ok);
                     ensure!(
                         self,
@@ -1701,13 +1701,13 @@ impl Harness {
                     self.trace.push(Trace::Ret(Ret::Fast(got)));
                     ensure!(
                         self,
-                        got == (self.untimed > 0),
+                        got == (self.clock_free > 0),
                         "release_clock_free gave {got} with {} clock-free slots",
-                        self.untimed
+                        self.clock_free
                     );
                     self.drain_events();
                     if got {
-                        self.untimed -= 1;
+                        self.clock_free -= 1;
                         self.count_outcome(ok);
                     }
                 }
